@@ -1,0 +1,74 @@
+package sdk
+
+import (
+	"maps"
+	"slices"
+	"time"
+)
+
+// Event is the canonical event every webhook delivery is normalised into.
+// Its JSON form is the one used on the wire, in the admin API and in tests.
+type Event struct {
+	// ID is the gateway's ULID for the event; deterministic when the vendor
+	// supplied a delivery id.
+	ID string `json:"id"`
+	// Type is a taxonomy name such as "checkout.updated"; custom types pass
+	// through unchanged.
+	Type string `json:"type"`
+	// Source is the name of the source block that received the event.
+	Source string `json:"source"`
+	// SourceKind is the adapter that parsed it ("shopify", "json", ...).
+	SourceKind string `json:"source_kind"`
+	// DeliveryID is the vendor's delivery or event id, used for dedupe.
+	DeliveryID string `json:"delivery_id,omitempty"`
+	// OccurredAt is when the vendor says the event happened (UTC).
+	OccurredAt time.Time `json:"occurred_at"`
+	// ReceivedAt is when the gateway accepted the delivery (UTC).
+	ReceivedAt time.Time `json:"received_at"`
+	// Customer identifies who the event is about.
+	Customer Customer `json:"customer"`
+	// Properties are the event's own data (amounts in major units).
+	Properties map[string]any `json:"properties,omitempty"`
+	// Traits are customer attributes the event sets on the profile.
+	Traits map[string]any `json:"traits,omitempty"`
+}
+
+// Customer identifies a person. Emails are lower-cased.
+type Customer struct {
+	ID          string            `json:"id,omitempty"`
+	Email       string            `json:"email,omitempty"`
+	Phone       string            `json:"phone,omitempty"`
+	ExternalIDs map[string]string `json:"external_ids,omitempty"`
+	AnonymousID string            `json:"anonymous_id,omitempty"`
+}
+
+// Key returns the identity the gateway groups a customer's events by: the
+// resolved id, else the email, else an external id, else the anonymous id.
+// It is empty when the customer carries no identity at all.
+func (c Customer) Key() string {
+	switch {
+	case c.ID != "":
+		return "id:" + c.ID
+	case c.Email != "":
+		return "email:" + c.Email
+	}
+	for _, k := range slices.Sorted(maps.Keys(c.ExternalIDs)) {
+		if v := c.ExternalIDs[k]; v != "" {
+			return "ext:" + k + ":" + v
+		}
+	}
+	if c.AnonymousID != "" {
+		return "anon:" + c.AnonymousID
+	}
+	return ""
+}
+
+// Profile is what the host knows about a customer when it asks a trigger or
+// a channel to act: identity plus traits.
+type Profile struct {
+	Customer
+	// Traits are the customer's attributes (first_name, birthday, ...).
+	Traits map[string]any `json:"traits,omitempty"`
+	// Timezone is an IANA zone name such as "Europe/Paris"; empty means UTC.
+	Timezone string `json:"timezone,omitempty"`
+}
