@@ -1,0 +1,71 @@
+// Package outbox defines the messages waiting for delivery in etcd. The
+// engine writes an Entry in the same transaction as the rule state that
+// produced the fire; delivery workers read, send and remove it. Keeping the
+// two in one transaction is what makes a fire neither lost nor sent twice.
+package outbox
+
+import (
+	"crypto/sha256"
+	"encoding/base32"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/triggergate/triggergate/sdk"
+)
+
+// Entry is one message waiting for its channel.
+type Entry struct {
+	// Message is what the channel plugin receives; Message.ID is the
+	// idempotency key and the entry's key in etcd.
+	Message sdk.Message `json:"message"`
+	// Channel and Template name the action's channel and template blocks.
+	Channel  string `json:"channel"`
+	Template string `json:"template,omitempty"`
+	// Attempts counts failed deliveries so far.
+	Attempts int `json:"attempts"`
+	// NextAttemptAt is when the message may be sent (again).
+	NextAttemptAt time.Time `json:"next_attempt_at"`
+	// LastError is the most recent failure, for the DLQ and operators.
+	LastError string `json:"last_error,omitempty"`
+}
+
+// DeadLetter is a message that will not be retried automatically.
+type DeadLetter struct {
+	Entry
+	// Reason says why it was given up on.
+	Reason string    `json:"reason"`
+	At     time.Time `json:"at"`
+}
+
+// MessageID derives the idempotency key of a fire's message. The same rule,
+// step, customer, fire key and action always give the same id, so a fire
+// that is evaluated twice (after a crash) yields one message, and providers
+// that accept idempotency keys drop a resend.
+func MessageID(rule, step, customerKey, fireKey string, action int) string {
+	h := sha256.New()
+	fmt.Fprintf(h, "%s\x00%s\x00%s\x00%s\x00%d", rule, step, customerKey, fireKey, action)
+	return "msg_" + strings.ToLower(base32.StdEncoding.WithPadding(base32.NoPadding).EncodeToString(h.Sum(nil)[:16]))
+}
+
+// Encode marshals an entry for etcd.
+func (e *Entry) Encode() (string, error) {
+	b, err := json.Marshal(e)
+	if err != nil {
+		return "", fmt.Errorf("encoding outbox entry %s: %w", e.Message.ID, err)
+	}
+	return string(b), nil
+}
+
+// Decode unmarshals an entry read from etcd.
+func Decode(b []byte) (*Entry, error) {
+	var e Entry
+	if err := json.Unmarshal(b, &e); err != nil {
+		return nil, fmt.Errorf("decoding outbox entry: %w", err)
+	}
+	if e.Message.ID == "" || e.Channel == "" {
+		return nil, fmt.Errorf("decoding outbox entry: missing message id or channel")
+	}
+	return &e, nil
+}
