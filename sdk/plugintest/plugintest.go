@@ -34,8 +34,11 @@ func dispense(t testing.TB, ps plugin.PluginSet, name string) any {
 	t.Helper()
 	client, server := plugin.TestPluginGRPCConn(t, false, ps)
 	t.Cleanup(func() {
-		_ = client.Close()
+		// Stop the server before closing the client: Close asks the server
+		// to shut down over the wire, and a second, concurrent Stop races
+		// inside go-plugin's GRPCServer.
 		server.Stop()
+		_ = client.Close()
 	})
 	raw, err := client.Dispense(name)
 	if err != nil {

@@ -23,6 +23,8 @@ import (
 	"time"
 
 	"github.com/hashicorp/go-hclog"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 
 	"github.com/triggergate/triggergate/sdk"
 )
@@ -253,7 +255,7 @@ func call[T any, R any](ctx context.Context, p *process, fn func(context.Context
 	defer cancel()
 	r, err := fn(ctx, impl)
 	if err != nil {
-		if p.exited(gen) {
+		if p.exited(gen) || status.Code(err) == codes.Unavailable {
 			return zero, fmt.Errorf("%w: %s plugin %q died during the call: %v", ErrPluginGone, p.kind, p.spec.Name, err)
 		}
 		return zero, fmt.Errorf("%s plugin %q: %w", p.kind, p.spec.Name, err)

@@ -1,0 +1,139 @@
+// Command triggergate is the gateway: one binary for serving and for the
+// operator's commands.
+//
+//	triggergate serve    -config configs/gateway.hcl
+//	triggergate validate -config configs/
+//	triggergate version
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/hashicorp/go-hclog"
+	"github.com/hashicorp/hcl/v2"
+
+	"github.com/triggergate/triggergate/gateway/internal/app"
+	"github.com/triggergate/triggergate/gateway/internal/config"
+	"github.com/triggergate/triggergate/gateway/internal/pluginhost"
+)
+
+// version is set at build time with -ldflags "-X main.version=...".
+var version = "dev"
+
+const usage = `triggergate: a webhook gateway for marketing automation
+
+Usage:
+  triggergate serve    -config PATH   run the gateway
+  triggergate validate -config PATH   check a configuration (file or directory) and exit
+  triggergate version                 print the version
+
+PATH is an .hcl file or a directory of them (default configs/gateway.hcl).
+`
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+func run(args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return 2
+	}
+	switch args[0] {
+	case "serve":
+		return serve(args[1:], stderr)
+	case "validate":
+		return validate(args[1:], stdout, stderr)
+	case "version", "-version", "--version":
+		fmt.Fprintln(stdout, "triggergate", version)
+		return 0
+	case "help", "-h", "-help", "--help":
+		fmt.Fprint(stdout, usage)
+		return 0
+	}
+	fmt.Fprintf(stderr, "triggergate: unknown command %q\n\n%s", args[0], usage)
+	return 2
+}
+
+func configFlag(name string, args []string, stderr io.Writer) (string, bool) {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	path := fs.String("config", "configs/gateway.hcl", "configuration file or directory")
+	if err := fs.Parse(args); err != nil {
+		return "", false
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "triggergate %s: unexpected argument %q\n", name, fs.Arg(0))
+		return "", false
+	}
+	return *path, true
+}
+
+// load reads a configuration, printing its diagnostics; ok is false when
+// it has errors.
+func load(path string, stderr io.Writer) (*config.Config, bool) {
+	cfg, diags := config.Load(path)
+	if len(diags) > 0 {
+		files := map[string]*hcl.File{}
+		if cfg != nil {
+			files = cfg.Files
+		}
+		_ = config.WriteDiagnostics(stderr, files, diags)
+	}
+	return cfg, !diags.HasErrors()
+}
+
+func serve(args []string, stderr io.Writer) int {
+	path, ok := configFlag("serve", args, stderr)
+	if !ok {
+		return 2
+	}
+	cfg, ok := load(path, stderr)
+	if !ok {
+		return 1
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	err := app.Run(ctx, cfg, app.Options{})
+	var derr *app.DiagnosticsError
+	switch {
+	case errors.As(err, &derr):
+		_ = config.WriteDiagnostics(stderr, cfg.Files, derr.Diags)
+		return 1
+	case err != nil:
+		fmt.Fprintln(stderr, "triggergate:", err)
+		return 1
+	}
+	return 0
+}
+
+func validate(args []string, stdout, stderr io.Writer) int {
+	path, ok := configFlag("validate", args, stderr)
+	if !ok {
+		return 2
+	}
+	cfg, ok := load(path, stderr)
+	if !ok {
+		return 1
+	}
+	host := pluginhost.New(hclog.New(&hclog.LoggerOptions{Name: "plugin", Level: hclog.Warn, Output: stderr}),
+		pluginhost.WithDir(cfg.Gateway.PluginDir))
+	defer host.Close()
+	plan, diags := app.Prepare(context.Background(), cfg, host)
+	if len(diags) > 0 {
+		_ = config.WriteDiagnostics(stderr, cfg.Files, diags)
+	}
+	if diags.HasErrors() {
+		return 1
+	}
+	fmt.Fprintf(stdout, "%s: valid (%d sources, %d triggers, %d channels, %d templates)\n",
+		path, len(plan.Sources), len(plan.Rules), len(plan.Channels), len(plan.Templates))
+	return 0
+}

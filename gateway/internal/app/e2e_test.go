@@ -1,0 +1,452 @@
+package app_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+
+	"github.com/triggergate/triggergate/gateway/internal/app"
+	"github.com/triggergate/triggergate/gateway/internal/config"
+	"github.com/triggergate/triggergate/gateway/internal/delivery"
+	"github.com/triggergate/triggergate/gateway/internal/pluginhost"
+	"github.com/triggergate/triggergate/gateway/internal/pluginhost/pluginhosttest"
+	"github.com/triggergate/triggergate/gateway/internal/store/storetest"
+)
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	pluginhosttest.Cleanup()
+	os.Exit(code)
+}
+
+const (
+	sourceSecret = "source-secret"
+	// hookKey is the Standard Webhooks signing key of the outgoing channel.
+	hookKey = "outgoing-signing-key-32-bytes-ok"
+)
+
+// received is one POST the webhook receiver got.
+type received struct {
+	header http.Header
+	body   []byte
+}
+
+// receiver is an httptest server standing in for the customer's endpoint.
+// Handle decides each answer; every request is also sent on got.
+type receiver struct {
+	*httptest.Server
+	got    chan received
+	handle func(n int, w http.ResponseWriter) // n counts requests from 1
+}
+
+func newReceiver(t *testing.T, handle func(n int, w http.ResponseWriter)) *receiver {
+	t.Helper()
+	rc := &receiver{got: make(chan received, 64), handle: handle}
+	n := 0
+	rc.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		n++
+		rc.got <- received{header: r.Header.Clone(), body: body}
+		if rc.handle != nil {
+			rc.handle(n, w)
+			return
+		}
+		w.WriteHeader(http.StatusNoContent)
+	}))
+	t.Cleanup(rc.Close)
+	return rc
+}
+
+// next waits for the receiver's next request.
+func (rc *receiver) next(t *testing.T) received {
+	t.Helper()
+	select {
+	case r := <-rc.got:
+		return r
+	case <-time.After(60 * time.Second):
+		t.Fatal("no webhook reached the receiver within 60s")
+		return received{}
+	}
+}
+
+// gateway is a running gateway under test.
+type gateway struct {
+	url       string
+	pluginDir string
+	done      chan error
+}
+
+// startGateway runs app.Run on a config written for the test: embedded
+// etcd on free loopback ports, real plugin binaries, and the given channel
+// URL for the outgoing webhook.
+func startGateway(t *testing.T, hookURL string, opts ...delivery.Option) *gateway {
+	t.Helper()
+	pluginDir := pluginhosttest.Build(t, "plugins/event", "plugins/webhook", "plugins/log")
+	hcl := fmt.Sprintf(`
+gateway {
+  listen     = "127.0.0.1:0"
+  data_dir   = %q
+  plugin_dir = %q
+  shutdown_timeout = "5s"
+}
+store {
+  embedded   = true
+  client_url = "http://127.0.0.1:%d"
+  peer_url   = "http://127.0.0.1:%d"
+}
+source "app" {
+  kind   = "json"
+  secret = %q
+}
+channel "hook" {
+  plugin = "webhook"
+  config {
+    url    = %q
+    secret = "whsec_%s"
+    timeout = "30s"
+    allow_private_networks = true
+  }
+}
+trigger "big_orders" {
+  plugin = "event"
+  config {
+    on   = ["order.placed"]
+    when = event.properties.value > 50
+  }
+  action {
+    channel = "hook"
+  }
+}
+`, t.TempDir(), pluginDir, storetest.FreePort(t), storetest.FreePort(t), sourceSecret, hookURL,
+		base64.StdEncoding.EncodeToString([]byte(hookKey)))
+
+	cfg, diags := config.LoadFiles(map[string][]byte{"gateway.hcl": []byte(hcl)}, t.TempDir())
+	if diags.HasErrors() {
+		t.Fatalf("config: %s", diags.Error())
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	addr := make(chan net.Addr, 1)
+	g := &gateway{pluginDir: pluginDir, done: make(chan error, 1)}
+	go func() {
+		g.done <- app.Run(ctx, cfg, app.Options{
+			Logger:            hclog.New(&hclog.LoggerOptions{Name: "gw", Level: hclog.Info, Output: testWriter{t}}),
+			Ready:             func(a net.Addr) { addr <- a },
+			PluginHostOptions: []pluginhost.Option{pluginhost.WithRestartBackoff(20*time.Millisecond, 200*time.Millisecond)},
+			DeliveryOptions:   opts,
+		})
+	}()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-g.done; err != nil {
+			t.Errorf("gateway stopped with: %v", err)
+		}
+	})
+	select {
+	case a := <-addr:
+		g.url = "http://" + a.String()
+	case err := <-g.done:
+		t.Fatalf("gateway did not start: %v", err)
+	case <-time.After(60 * time.Second):
+		t.Fatal("gateway did not start within 60s")
+	}
+	return g
+}
+
+// testWriter sends the gateway's log to the test log, which shows it only
+// on failure.
+type testWriter struct{ t *testing.T }
+
+func (w testWriter) Write(p []byte) (int, error) {
+	w.t.Log(strings.TrimRight(string(p), "\n"))
+	return len(p), nil
+}
+
+// post sends a delivery to the app source, signed unless sig is "-".
+func (g *gateway) post(t *testing.T, body string, sig string) (int, map[string]any) {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodPost, g.url+"/v1/webhooks/app", strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	switch sig {
+	case "":
+		m := hmac.New(sha256.New, []byte(sourceSecret))
+		m.Write([]byte(body))
+		req.Header.Set("X-Signature-256", "sha256="+hex.EncodeToString(m.Sum(nil)))
+	case "-":
+	default:
+		req.Header.Set("X-Signature-256", sig)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var out map[string]any
+	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil {
+		t.Fatalf("decoding the answer (status %d): %v", resp.StatusCode, err)
+	}
+	return resp.StatusCode, out
+}
+
+func order(id string, value float64) string {
+	return fmt.Sprintf(`{"id":%q,"type":"order.placed","customer":{"id":"c-%s","email":"Jane@Example.com"},"properties":{"order_id":%q,"value":%v}}`,
+		id, id, id, value)
+}
+
+// verifySignature checks a Standard Webhooks signature the way a receiver
+// would.
+func verifySignature(t *testing.T, r received) {
+	t.Helper()
+	id, ts := r.header.Get("webhook-id"), r.header.Get("webhook-timestamp")
+	if id == "" || ts == "" {
+		t.Fatalf("missing Standard Webhooks headers: %v", r.header)
+	}
+	if _, err := strconv.ParseInt(ts, 10, 64); err != nil {
+		t.Fatalf("webhook-timestamp %q: %v", ts, err)
+	}
+	m := hmac.New(sha256.New, []byte(hookKey))
+	m.Write([]byte(id + "." + ts + "."))
+	m.Write(r.body)
+	want := "v1," + base64.StdEncoding.EncodeToString(m.Sum(nil))
+	for _, sig := range strings.Fields(r.header.Get("webhook-signature")) {
+		if hmac.Equal([]byte(sig), []byte(want)) {
+			return
+		}
+	}
+	t.Fatalf("webhook-signature %q does not verify (want %q)", r.header.Get("webhook-signature"), want)
+}
+
+type hookBody struct {
+	Type      string `json:"type"`
+	Timestamp string `json:"timestamp"`
+	Data      struct {
+		Trigger  string         `json:"trigger"`
+		Step     string         `json:"step"`
+		Customer map[string]any `json:"customer"`
+		Event    struct {
+			ID         string         `json:"id"`
+			Type       string         `json:"type"`
+			Source     string         `json:"source"`
+			DeliveryID string         `json:"delivery_id"`
+			Properties map[string]any `json:"properties"`
+		} `json:"event"`
+	} `json:"data"`
+}
+
+func decodeHook(t *testing.T, r received) hookBody {
+	t.Helper()
+	var b hookBody
+	if err := json.Unmarshal(r.body, &b); err != nil {
+		t.Fatalf("webhook body %s: %v", r.body, err)
+	}
+	return b
+}
+
+func TestWebhookToSignedPOST(t *testing.T) {
+	rc := newReceiver(t, nil)
+	g := startGateway(t, rc.URL)
+
+	status, ans := g.post(t, order("o-1", 99.5), "")
+	if status != http.StatusAccepted || ans["accepted"] != 1.0 {
+		t.Fatalf("first delivery: %d %v", status, ans)
+	}
+	eventID := ans["event_ids"].([]any)[0].(string)
+
+	// A retry of the same delivery is acknowledged and not processed again.
+	status, ans = g.post(t, order("o-1", 99.5), "")
+	if status != http.StatusOK || ans["duplicate"] != true {
+		t.Fatalf("repeated delivery: %d %v, want 200 duplicate", status, ans)
+	}
+	if ids := ans["event_ids"].([]any); len(ids) != 1 || ids[0] != eventID {
+		t.Fatalf("duplicate answered ids %v, want [%s]", ids, eventID)
+	}
+	// Filtered out by the trigger's when condition.
+	if status, ans = g.post(t, order("o-2", 10), ""); status != http.StatusAccepted {
+		t.Fatalf("small order: %d %v", status, ans)
+	}
+	if status, ans = g.post(t, order("o-3", 75), ""); status != http.StatusAccepted {
+		t.Fatalf("third order: %d %v", status, ans)
+	}
+
+	// Events of one source are processed in commit order, so the first
+	// message is o-1's and the next is o-3's: neither the duplicate nor the
+	// small order produced one.
+	first := rc.next(t)
+	verifySignature(t, first)
+	b := decodeHook(t, first)
+	if b.Type != "big_orders.default" || b.Data.Trigger != "big_orders" || b.Data.Step != "default" {
+		t.Fatalf("webhook envelope: %+v", b)
+	}
+	if b.Data.Event.ID != eventID || b.Data.Event.Type != "order.placed" || b.Data.Event.Source != "app" ||
+		b.Data.Event.DeliveryID != "o-1" || b.Data.Event.Properties["value"] != 99.5 {
+		t.Fatalf("webhook carries event %+v, want the canonical event %s", b.Data.Event, eventID)
+	}
+	if b.Data.Customer["email"] != "jane@example.com" {
+		t.Fatalf("customer = %v, want the lower-cased email", b.Data.Customer)
+	}
+	secondRaw := rc.next(t)
+	if second := decodeHook(t, secondRaw); second.Data.Event.DeliveryID != "o-3" {
+		t.Fatalf("second message is for %q, want o-3", second.Data.Event.DeliveryID)
+	}
+	if first.header.Get("webhook-id") == secondRaw.header.Get("webhook-id") {
+		t.Fatal("two different fires share a webhook-id")
+	}
+}
+
+func TestIngestRefusals(t *testing.T) {
+	rc := newReceiver(t, nil)
+	g := startGateway(t, rc.URL)
+
+	cases := []struct {
+		name, path, contentType, body, sig string
+		status                             int
+		code                               string
+	}{
+		{"unknown source", "/v1/webhooks/nope", "application/json", order("x", 1), "", 404, "unknown_source"},
+		{"wrong content type", "/v1/webhooks/app", "text/plain", order("x", 1), "", 415, "unsupported_media_type"},
+		{"missing signature", "/v1/webhooks/app", "application/json", order("x", 1), "-", 401, "bad_signature"},
+		{"bad signature", "/v1/webhooks/app", "application/json", order("x", 1), "sha256=" + strings.Repeat("0", 64), 401, "bad_signature"},
+		{"not json", "/v1/webhooks/app", "application/json", "{not json", "", 400, "bad_payload"},
+		{"no identity", "/v1/webhooks/app", "application/json", `{"type":"order.placed"}`, "", 400, "bad_payload"},
+		{"too large", "/v1/webhooks/app", "application/json", `{"type":"x","pad":"` + strings.Repeat("a", 2<<20) + `"}`, "", 413, "body_too_large"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			req, _ := http.NewRequest(http.MethodPost, g.url+c.path, strings.NewReader(c.body))
+			req.Header.Set("Content-Type", c.contentType)
+			if c.sig != "-" {
+				sig := c.sig
+				if sig == "" {
+					m := hmac.New(sha256.New, []byte(sourceSecret))
+					m.Write([]byte(c.body))
+					sig = hex.EncodeToString(m.Sum(nil))
+				}
+				req.Header.Set("X-Signature-256", sig)
+			}
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer resp.Body.Close()
+			var e struct {
+				Error struct{ Code, Message string } `json:"error"`
+			}
+			raw, _ := io.ReadAll(resp.Body)
+			if err := json.Unmarshal(raw, &e); err != nil {
+				t.Fatalf("error body %q is not JSON: %v", raw, err)
+			}
+			if resp.StatusCode != c.status || e.Error.Code != c.code || e.Error.Message == "" {
+				t.Fatalf("got %d %s, want %d %s", resp.StatusCode, raw, c.status, c.code)
+			}
+		})
+	}
+
+	for _, path := range []string{"/healthz", "/readyz"} {
+		resp, err := http.Get(g.url + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("%s = %d", path, resp.StatusCode)
+		}
+	}
+}
+
+// TestChannelPluginKilledMidRun kills the webhook plugin process while it
+// is in the middle of delivering: the message must still arrive, from a
+// restarted plugin, with the same idempotency key.
+func TestChannelPluginKilledMidRun(t *testing.T) {
+	release := make(chan struct{})
+	rc := newReceiver(t, func(n int, w http.ResponseWriter) {
+		if n == 1 {
+			<-release // hold the first attempt open until the plugin is dead
+		}
+		w.WriteHeader(http.StatusNoContent)
+	})
+	defer func() {
+		select {
+		case <-release:
+		default:
+			close(release)
+		}
+	}()
+	g := startGateway(t, rc.URL, delivery.WithPolicy(delivery.Policy{
+		MaxAttempts: 50, BaseDelay: 20 * time.Millisecond, MaxDelay: 200 * time.Millisecond,
+	}))
+
+	if status, ans := g.post(t, order("o-kill", 500), ""); status != http.StatusAccepted {
+		t.Fatalf("delivery: %d %v", status, ans)
+	}
+	first := rc.next(t) // the plugin is now blocked inside its HTTP call
+	pids := pidsOf(t, filepath.Join(g.pluginDir, "webhook"))
+	if len(pids) != 1 {
+		t.Fatalf("webhook plugin processes: %v, want exactly one", pids)
+	}
+	if err := syscall.Kill(pids[0], syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	close(release)
+
+	again := rc.next(t)
+	if again.header.Get("webhook-id") != first.header.Get("webhook-id") {
+		t.Fatalf("retry has webhook-id %q, first attempt %q: the idempotency key must be stable",
+			again.header.Get("webhook-id"), first.header.Get("webhook-id"))
+	}
+	verifySignature(t, again)
+	if b := decodeHook(t, again); b.Data.Event.DeliveryID != "o-kill" {
+		t.Fatalf("retried message is for %q", b.Data.Event.DeliveryID)
+	}
+	if now := pidsOf(t, filepath.Join(g.pluginDir, "webhook")); len(now) != 1 || now[0] == pids[0] {
+		t.Fatalf("webhook plugin after restart: %v (killed %d)", now, pids[0])
+	}
+}
+
+// pidsOf lists live processes running the binary at path.
+func pidsOf(t *testing.T, path string) []int {
+	t.Helper()
+	entries, err := os.ReadDir("/proc")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var pids []int
+	for _, e := range entries {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		cmd, err := os.ReadFile(filepath.Join("/proc", e.Name(), "cmdline"))
+		if err != nil {
+			continue
+		}
+		argv0, _, _ := bytes.Cut(cmd, []byte{0})
+		if string(argv0) != path {
+			continue
+		}
+		if st, err := os.ReadFile(filepath.Join("/proc", e.Name(), "stat")); err == nil && bytes.Contains(st, []byte(") Z ")) {
+			continue // a zombie waiting to be reaped
+		}
+		pids = append(pids, pid)
+	}
+	return pids
+}

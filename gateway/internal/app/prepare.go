@@ -1,0 +1,125 @@
+// Package app assembles a gateway from its configuration: Prepare checks
+// and binds every part (sources, templates, plugins and their config), and
+// Run serves a prepared configuration until its context ends.
+package app
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+
+	"github.com/hashicorp/hcl/v2"
+
+	"github.com/triggergate/triggergate/gateway/internal/config"
+	"github.com/triggergate/triggergate/gateway/internal/delivery"
+	"github.com/triggergate/triggergate/gateway/internal/engine"
+	"github.com/triggergate/triggergate/gateway/internal/ingest"
+	"github.com/triggergate/triggergate/gateway/internal/pluginhost"
+	"github.com/triggergate/triggergate/gateway/internal/render"
+	"github.com/triggergate/triggergate/gateway/internal/source"
+	"github.com/triggergate/triggergate/sdk"
+)
+
+// Plan is a configuration whose every part has been checked and bound:
+// what Run needs, and what `triggergate validate` proves can be built.
+type Plan struct {
+	Sources   []ingest.Source
+	Rules     []engine.Rule
+	Channels  map[string]delivery.Channel
+	Templates map[string]*render.Template
+}
+
+// Prepare checks the parts of cfg that need more than the HCL itself:
+// source kinds and their settings, templates, and each plugin's config,
+// decoded against the schema the plugin describes and validated by the
+// plugin. It starts the plugins it needs through host. Every problem comes
+// back as a diagnostic with the file and line it stems from.
+func Prepare(ctx context.Context, cfg *config.Config, host *pluginhost.Host) (*Plan, hcl.Diagnostics) {
+	var diags hcl.Diagnostics
+	plan := &Plan{Channels: map[string]delivery.Channel{}, Templates: map[string]*render.Template{}}
+
+	for _, p := range cfg.Plugins {
+		host.Register(pluginhost.Spec{Name: p.Name, Path: p.Path, SHA256: p.SHA256})
+	}
+
+	for _, s := range cfg.Sources {
+		adapter, d := source.Build(source.Spec{
+			Name: s.Name, Kind: s.Kind, Secrets: s.Secrets, Body: s.Body,
+			EvalContext: config.EvalContext(filepath.Dir(s.DeclRange.Filename)),
+		})
+		diags = append(diags, d...)
+		if !d.HasErrors() {
+			plan.Sources = append(plan.Sources, ingest.Source{Name: s.Name, Kind: s.Kind, Adapter: adapter, MaxBodyBytes: s.MaxBodyBytes})
+		}
+	}
+
+	for _, t := range cfg.Templates {
+		tmpl, err := render.Parse(t.Name, t.Subject, t.Text, t.HTML)
+		if err != nil {
+			diags = append(diags, &hcl.Diagnostic{
+				Severity: hcl.DiagError, Summary: "Invalid template", Detail: err.Error(), Subject: t.DeclRange.Ptr(),
+			})
+			continue
+		}
+		plan.Templates[t.Name] = tmpl
+	}
+
+	for _, c := range cfg.Channels {
+		handle, err := host.Channel(c.Plugin)
+		if err != nil {
+			diags = append(diags, pluginDiag(c.Plugin, err, c.PluginRange))
+			continue
+		}
+		raw, d := pluginConfig(ctx, handle, c.Config, c.ConfigRange, c.PluginRange)
+		diags = append(diags, d...)
+		if !d.HasErrors() {
+			plan.Channels[c.Name] = delivery.Channel{Name: c.Name, Plugin: handle, Config: raw}
+		}
+	}
+
+	for _, t := range cfg.Triggers {
+		handle, err := host.Trigger(t.Plugin)
+		if err != nil {
+			diags = append(diags, pluginDiag(t.Plugin, err, t.PluginRange))
+			continue
+		}
+		raw, d := pluginConfig(ctx, handle, t.Config, t.ConfigRange, t.PluginRange)
+		diags = append(diags, d...)
+		if d.HasErrors() {
+			continue
+		}
+		rule := engine.Rule{Name: t.Name, Trigger: handle, Config: raw}
+		for _, a := range t.Actions {
+			rule.Actions = append(rule.Actions, engine.Action{Channel: a.Channel, Template: a.Template})
+		}
+		plan.Rules = append(plan.Rules, rule)
+	}
+	return plan, diags
+}
+
+// pluginConfig decodes a config block against the plugin's schema and has
+// the plugin validate the result.
+func pluginConfig(ctx context.Context, p sdk.Describer, body hcl.Body, blockRange, pluginRange hcl.Range) (sdk.RawConfig, hcl.Diagnostics) {
+	desc, err := p.Describe(ctx)
+	if err != nil {
+		return nil, hcl.Diagnostics{pluginDiag("", err, pluginRange)}
+	}
+	raw, diags := config.DecodePluginConfig(body, desc.Schema, config.EvalContext(filepath.Dir(blockRange.Filename)))
+	if diags.HasErrors() {
+		return nil, diags
+	}
+	resp, err := p.ValidateConfig(ctx, &sdk.ValidateConfigRequest{Config: raw})
+	if err != nil {
+		return nil, append(diags, pluginDiag(desc.Name, err, pluginRange))
+	}
+	diags = append(diags, config.PluginDiagnostics(body, blockRange, resp.Diagnostics)...)
+	return raw, diags
+}
+
+func pluginDiag(name string, err error, rng hcl.Range) *hcl.Diagnostic {
+	summary := "Plugin unavailable"
+	if name != "" {
+		summary = fmt.Sprintf("Plugin %q unavailable", name)
+	}
+	return &hcl.Diagnostic{Severity: hcl.DiagError, Summary: summary, Detail: err.Error(), Subject: rng.Ptr()}
+}

@@ -1,0 +1,148 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+	"github.com/hashicorp/hcl/v2"
+
+	"github.com/triggergate/triggergate/gateway/internal/config"
+	"github.com/triggergate/triggergate/gateway/internal/delivery"
+	"github.com/triggergate/triggergate/gateway/internal/engine"
+	"github.com/triggergate/triggergate/gateway/internal/eventlog"
+	"github.com/triggergate/triggergate/gateway/internal/ingest"
+	"github.com/triggergate/triggergate/gateway/internal/pluginhost"
+	"github.com/triggergate/triggergate/gateway/internal/store"
+)
+
+// DiagnosticsError is returned by Run when the configuration does not
+// validate; nothing has been started.
+type DiagnosticsError struct {
+	Diags hcl.Diagnostics
+}
+
+func (e *DiagnosticsError) Error() string { return e.Diags.Error() }
+
+// Options tune Run beyond what the configuration says; tests use them.
+type Options struct {
+	// Logger receives the gateway's logs (default: hclog to stderr at the
+	// configured level).
+	Logger hclog.Logger
+	// Ready, when set, receives the ingest address once the gateway serves.
+	Ready func(addr net.Addr)
+	// PluginHostOptions are added to the plugin host's options.
+	PluginHostOptions []pluginhost.Option
+	// DeliveryOptions are added to the delivery worker's options.
+	DeliveryOptions []delivery.Option
+}
+
+// Run starts a gateway for cfg and serves until ctx is done, then shuts
+// down in order: stop taking webhooks (draining requests in flight), stop
+// the engine and delivery workers, stop plugins, close etcd.
+func Run(ctx context.Context, cfg *config.Config, opts Options) error {
+	logger := opts.Logger
+	if logger == nil {
+		logger = hclog.New(&hclog.LoggerOptions{Name: "triggergate", Level: hclog.LevelFromString(cfg.Gateway.LogLevel)})
+	}
+	hostOpts := append([]pluginhost.Option{pluginhost.WithDir(cfg.Gateway.PluginDir)}, opts.PluginHostOptions...)
+	host := pluginhost.New(logger.Named("plugin"), hostOpts...)
+	defer host.Close()
+
+	plan, diags := Prepare(ctx, cfg, host)
+	if diags.HasErrors() {
+		return &DiagnosticsError{Diags: diags}
+	}
+	for _, d := range diags {
+		logger.Warn("configuration warning", "summary", d.Summary, "detail", d.Detail, "at", rangeString(d.Subject))
+	}
+
+	st, err := store.Open(ctx, store.Config{
+		Embedded: cfg.Store.Embedded, DataDir: cfg.Gateway.DataDir,
+		ClientURL: cfg.Store.ClientURL, PeerURL: cfg.Store.PeerURL, Endpoints: cfg.Store.Endpoints,
+		Prefix: cfg.Store.Prefix, QuotaBytes: cfg.Store.QuotaBytes, DialTimeout: cfg.Store.DialTimeout,
+	}, logger.Named("store"))
+	if err != nil {
+		return fmt.Errorf("opening the store: %w", err)
+	}
+	defer func() {
+		if err := st.Close(); err != nil {
+			logger.Error("closing the store", "error", err)
+		}
+	}()
+
+	elog := eventlog.New(st, logger.Named("eventlog"))
+	handler := ingest.New(plan.Sources, elog, logger.Named("ingest"),
+		ingest.WithReadiness(func(ctx context.Context) error { return ready(ctx, st, host) }))
+
+	ln, err := net.Listen("tcp", cfg.Gateway.Listen)
+	if err != nil {
+		return fmt.Errorf("listening on %s: %w", cfg.Gateway.Listen, err)
+	}
+	srv := &http.Server{
+		Handler:           handler,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      30 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          logger.Named("http").StandardLogger(&hclog.StandardLoggerOptions{InferLevels: true}),
+	}
+
+	workCtx, stopWork := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopWork()
+	var wg sync.WaitGroup
+	eng := engine.New(st, elog, plan.Rules, logger.Named("engine"))
+	worker := delivery.New(st, plan.Channels, plan.Templates, logger.Named("delivery"), opts.DeliveryOptions...)
+	wg.Go(func() { _ = eng.Run(workCtx) })
+	wg.Go(func() { _ = worker.Run(workCtx) })
+
+	serveErr := make(chan error, 1)
+	go func() { serveErr <- srv.Serve(ln) }()
+	logger.Info("gateway serving", "listen", ln.Addr().String(), "sources", len(plan.Sources),
+		"triggers", len(plan.Rules), "channels", len(plan.Channels))
+	if opts.Ready != nil {
+		opts.Ready(ln.Addr())
+	}
+
+	var runErr error
+	select {
+	case <-ctx.Done():
+	case err := <-serveErr:
+		runErr = fmt.Errorf("serving HTTP: %w", err)
+	}
+
+	logger.Info("shutting down")
+	shutCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cfg.Gateway.ShutdownTimeout)
+	defer cancel()
+	if err := srv.Shutdown(shutCtx); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		logger.Warn("HTTP shutdown did not drain in time", "error", err)
+	}
+	stopWork()
+	wg.Wait()
+	return runErr
+}
+
+// ready is /readyz: etcd answers and is not out of space, and every plugin
+// answers (a dead one is restarted by the check).
+func ready(ctx context.Context, st *store.Store, host *pluginhost.Host) error {
+	if err := st.Ready(ctx); err != nil {
+		return fmt.Errorf("store: %w", err)
+	}
+	if err := host.Ping(ctx); err != nil {
+		return err
+	}
+	return nil
+}
+
+func rangeString(r *hcl.Range) string {
+	if r == nil {
+		return ""
+	}
+	return r.String()
+}

@@ -1,0 +1,216 @@
+// Package config reads triggergate's HCL configuration: a single .hcl file
+// or a directory of .hcl files merged into one configuration.
+//
+// Files are parsed with hclparse and decoded with gohcl so that every
+// problem carries file:line:column and can be rendered with a snippet
+// (see WriteDiagnostics). Plugin-specific `config { }` blocks are kept as
+// raw bodies here and decoded later, once the plugin has described its
+// schema, with DecodePluginConfig.
+package config
+
+import (
+	"time"
+
+	"github.com/hashicorp/hcl/v2"
+)
+
+// Defaults applied when an attribute is not set.
+const (
+	DefaultListen          = "127.0.0.1:8080"
+	DefaultAdminListen     = "127.0.0.1:8081"
+	DefaultDataDir         = "./data"
+	DefaultShutdownTimeout = 15 * time.Second
+	DefaultLogLevel        = "info"
+
+	DefaultClientURL   = "http://127.0.0.1:2379"
+	DefaultPeerURL     = "http://127.0.0.1:2380"
+	DefaultPrefix      = "/triggergate/"
+	DefaultQuotaBytes  = int64(2) << 30
+	DefaultDialTimeout = 5 * time.Second
+
+	DefaultMaxBodyBytes = int64(1) << 20
+)
+
+// Config is one whole configuration, merged from all its files.
+type Config struct {
+	// Gateway holds the process settings; defaults when no gateway block exists.
+	Gateway Gateway
+	// Store says where rule state lives; embedded etcd when no store block exists.
+	Store Store
+	// Sources are the webhook senders, in file order.
+	Sources []*Source
+	// Channels are the configured delivery channels, in file order.
+	Channels []*Channel
+	// Templates are the message templates, in file order.
+	Templates []*Template
+	// Triggers are the rules that decide when messages are due, in file order.
+	Triggers []*Trigger
+	// Plugins declare external plugin binaries, in file order.
+	Plugins []*Plugin
+
+	// BaseDir is the directory that file() and relative plugin paths are
+	// resolved against: the config file's directory, or the config
+	// directory itself. Pass it to EvalContext when decoding plugin config.
+	BaseDir string
+	// Files are the parsed files by name, for rendering diagnostics with snippets.
+	Files map[string]*hcl.File
+}
+
+// Gateway is the `gateway { }` block: how this process listens and runs.
+type Gateway struct {
+	// Listen is the webhook listener address (listen), default "127.0.0.1:8080".
+	Listen string
+	// AdminListen is the admin API listener address (admin_listen), default
+	// "127.0.0.1:8081": loopback, since the admin API can erase customers.
+	AdminListen string
+	// DataDir (data_dir) holds local state such as embedded etcd's files.
+	// Default "./data"; relative to the process's working directory, not the
+	// config file, because operators think of it as runtime state.
+	DataDir string
+	// PluginDir (plugin_dir) is where built-in plugin binaries are looked
+	// up. Empty means "<dir of the running executable>/plugins"; a relative
+	// path has already been resolved against the config file's directory.
+	PluginDir string
+	// ShutdownTimeout (shutdown_timeout) bounds a graceful shutdown, default 15s.
+	ShutdownTimeout time.Duration
+	// LogLevel (log_level) is trace, debug, info, warn or error; default "info".
+	LogLevel string
+	// DeclRange is the gateway block's header, or empty when there is no block.
+	DeclRange hcl.Range
+}
+
+// Store is the `store { }` block: the etcd that holds events and rule state.
+type Store struct {
+	// Embedded (embedded) runs etcd inside the gateway process: one node,
+	// no cluster. True when no store block exists or no endpoints are given.
+	Embedded bool
+	// Endpoints (endpoints) are the client URLs of an external etcd cluster.
+	Endpoints []string
+	// ClientURL (client_url) is where embedded etcd serves clients,
+	// default "http://127.0.0.1:2379".
+	ClientURL string
+	// PeerURL (peer_url) is embedded etcd's peer URL, default "http://127.0.0.1:2380".
+	PeerURL string
+	// Prefix (prefix) namespaces every key, so several gateways can share
+	// one etcd cluster; default "/triggergate/".
+	Prefix string
+	// QuotaBytes is quota_mb (MiB) in bytes, etcd's backend quota; default 2 GiB.
+	QuotaBytes int64
+	// DialTimeout (dial_timeout) bounds connecting to etcd, default 5s.
+	DialTimeout time.Duration
+	// DeclRange is the store block's header, or empty when there is no block.
+	DeclRange hcl.Range
+}
+
+// Source is a `source "name" { }` block: one webhook sender.
+type Source struct {
+	// Name is the block label; webhooks arrive at /v1/webhooks/{name}.
+	Name string
+	// Kind (kind, required) selects the adapter, e.g. "shopify".
+	Kind string
+	// Secrets are `secret` followed by `secrets`: during a rotation both the
+	// new and the old secret verify signatures.
+	Secrets []string
+	// MaxBodyBytes is max_body_kb * 1024, default 1 MiB.
+	MaxBodyBytes int64
+	// Body is the rest of the block (kind-specific settings), decoded by
+	// package source. Expressions in it keep access to their source text.
+	Body hcl.Body
+	// DeclRange is the block header.
+	DeclRange hcl.Range
+}
+
+// Channel is a `channel "name" { }` block: a configured instance of a
+// channel plugin.
+type Channel struct {
+	// Name is the block label, referred to by actions.
+	Name string
+	// Plugin (plugin, required) is a built-in plugin binary name or the
+	// name of a `plugin` block.
+	Plugin string
+	// PluginRange is the plugin attribute's range, for "unknown plugin"
+	// errors raised once plugins are known.
+	PluginRange hcl.Range
+	// Config is the body of the optional `config { }` block, decoded with
+	// DecodePluginConfig against the plugin's schema. Never nil: an empty
+	// body (anchored at the channel block) when the block is absent.
+	Config hcl.Body
+	// ConfigRange is the config block's header, or the channel block's
+	// header when there is no config block.
+	ConfigRange hcl.Range
+	// DeclRange is the block header.
+	DeclRange hcl.Range
+}
+
+// Template is a `template "name" { }` block: a message rendered with Go
+// templates. Subject is optional; at least one of Text and HTML is set.
+type Template struct {
+	// Name is the block label, referred to by actions.
+	Name string
+	// Subject (subject) is the subject line, for channels that have one.
+	Subject string
+	// Text (text) is the plain-text body.
+	Text string
+	// HTML (html) is the HTML body, rendered with html/template.
+	HTML string
+	// DeclRange is the block header.
+	DeclRange hcl.Range
+}
+
+// Trigger is a `trigger "name" { }` block: a configured instance of a
+// trigger plugin and what to send when it fires.
+type Trigger struct {
+	// Name is the block label.
+	Name string
+	// Plugin (plugin, required) is a built-in plugin binary name or the
+	// name of a `plugin` block.
+	Plugin string
+	// PluginRange is the plugin attribute's range.
+	PluginRange hcl.Range
+	// Config is the body of the optional `config { }` block; never nil.
+	Config hcl.Body
+	// ConfigRange is the config block's header, or the trigger block's
+	// header when there is no config block.
+	ConfigRange hcl.Range
+	// Actions are the `action { }` blocks, at least one.
+	Actions []Action
+	// FrequencyCaps are the `frequency_cap { limit = 1  per = "48h" }`
+	// blocks: at most Limit sends per customer within Per.
+	FrequencyCaps []FrequencyCap
+	// DeclRange is the block header.
+	DeclRange hcl.Range
+}
+
+// Action is an `action { }` block in a trigger: where a fire is sent.
+type Action struct {
+	// Channel (channel, required) names a channel block.
+	Channel string
+	// Template (template, optional) names a template block.
+	Template string
+	// DeclRange is the block header.
+	DeclRange hcl.Range
+}
+
+// FrequencyCap is a `frequency_cap { }` block in a trigger.
+type FrequencyCap struct {
+	// Limit (limit, required, > 0) is the most messages allowed in the window.
+	Limit int
+	// Per (per, required, a duration > 0) is the window's length.
+	Per time.Duration
+	// DeclRange is the block header.
+	DeclRange hcl.Range
+}
+
+// Plugin is a `plugin "name" { }` block: an external plugin binary.
+type Plugin struct {
+	// Name is the block label, used as a channel's or trigger's plugin.
+	Name string
+	// Path (path, required) is the binary, already resolved against the
+	// config file's directory when relative.
+	Path string
+	// SHA256 (sha256, optional) pins the binary's checksum: 64 hex
+	// characters, lower-cased here.
+	SHA256 string
+	// DeclRange is the block header.
+	DeclRange hcl.Range
+}

@@ -1,0 +1,452 @@
+// Package engine consumes the event log: for each committed event it runs
+// the configured trigger rules through their plugins, and commits the
+// outcome (rule state, outbox messages, consumed log entries) in one etcd
+// transaction that only succeeds if the consumed entries are still there.
+//
+// Events of one customer are evaluated in commit order: a pass is split
+// into rounds, each holding at most one event per customer, and a rule's
+// state from one round is the input of the next.
+package engine
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/url"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+	clientv3 "go.etcd.io/etcd/client/v3"
+
+	"github.com/triggergate/triggergate/gateway/internal/eventlog"
+	"github.com/triggergate/triggergate/gateway/internal/outbox"
+	"github.com/triggergate/triggergate/gateway/internal/store"
+	"github.com/triggergate/triggergate/sdk"
+)
+
+// Rule is one configured trigger block.
+type Rule struct {
+	Name    string
+	Trigger sdk.Trigger
+	Config  sdk.RawConfig
+	Actions []Action
+}
+
+// Action sends a rule's fires through a channel, optionally rendered with
+// a template.
+type Action struct {
+	Channel  string
+	Template string
+}
+
+// Engine processes the event log.
+type Engine struct {
+	store  *store.Store
+	log    *eventlog.Log
+	rules  []Rule
+	logger hclog.Logger
+	now    func() time.Time
+
+	batch      int
+	opTimeout  time.Duration
+	minBackoff time.Duration
+	maxBackoff time.Duration
+}
+
+// Option configures an Engine.
+type Option func(*Engine)
+
+// WithClock injects the clock rules see as "now".
+func WithClock(now func() time.Time) Option { return func(e *Engine) { e.now = now } }
+
+// WithBatchSize bounds the log entries taken per pass (default 64).
+func WithBatchSize(n int) Option { return func(e *Engine) { e.batch = n } }
+
+// New returns an engine over the given rules.
+func New(st *store.Store, lg *eventlog.Log, rules []Rule, logger hclog.Logger, opts ...Option) *Engine {
+	e := &Engine{
+		store: st, log: lg, rules: rules, logger: logger, now: time.Now,
+		batch: 64, opTimeout: 10 * time.Second,
+		minBackoff: 100 * time.Millisecond, maxBackoff: 10 * time.Second,
+	}
+	for _, o := range opts {
+		o(e)
+	}
+	return e
+}
+
+// Run processes the log until ctx is done. A pass that fails (a plugin that
+// died, etcd unavailable) is retried with backoff; nothing is consumed
+// until its outcome is committed.
+func (e *Engine) Run(ctx context.Context) error {
+	wait := e.minBackoff
+	for {
+		n, rev, err := e.pass(ctx, e.batch)
+		switch {
+		case ctx.Err() != nil:
+			return nil
+		case err != nil:
+			e.logger.Warn("processing pass failed; retrying", "error", err, "retry_in", wait)
+			if !sleep(ctx, wait) {
+				return nil
+			}
+			wait = min(wait*2, e.maxBackoff)
+			continue
+		}
+		wait = e.minBackoff
+		if n == 0 {
+			if err := e.log.Wait(ctx, rev); err != nil && ctx.Err() == nil {
+				e.logger.Debug("log watch ended", "error", err)
+			}
+		}
+	}
+}
+
+func sleep(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-t.C:
+		return true
+	}
+}
+
+// errTooManyOps means a pass's outcome does not fit one transaction.
+var errTooManyOps = errors.New("pass outcome exceeds one transaction")
+
+// maxOps stays under etcd's default limit of 128 operations per txn.
+const maxOps = 120
+
+// pass processes up to limit pending entries and returns how many it
+// consumed and the revision it read at.
+func (e *Engine) pass(ctx context.Context, limit int) (int, int64, error) {
+	rctx, cancel := context.WithTimeout(ctx, e.opTimeout)
+	entries, rev, err := e.log.Pending(rctx, -1, limit)
+	cancel()
+	if err != nil {
+		return 0, 0, fmt.Errorf("reading the event log: %w", err)
+	}
+	if len(entries) == 0 {
+		return 0, rev, nil
+	}
+	for {
+		out, err := e.process(ctx, entries)
+		if err != nil {
+			return 0, rev, err
+		}
+		err = e.commit(ctx, entries, out)
+		if errors.Is(err, errTooManyOps) && len(entries) > 1 {
+			entries = entries[:len(entries)/2]
+			continue
+		}
+		if err != nil {
+			return 0, rev, err
+		}
+		return len(entries), rev, nil
+	}
+}
+
+// outcome is what a pass will commit.
+type outcome struct {
+	customers map[string]*customerRecord // by customer key
+	messages  []outbox.Entry
+	dead      []deadEvent
+}
+
+type deadEvent struct {
+	Event sdk.Event `json:"event"`
+	Rule  string    `json:"rule,omitempty"`
+	Error string    `json:"error"`
+	At    time.Time `json:"at"`
+}
+
+// customerRecord is the one etcd key kept per customer: the profile and
+// each rule's state.
+type customerRecord struct {
+	Key     string                          `json:"key"`
+	Profile sdk.Profile                     `json:"profile"`
+	Rules   map[string][]byte               `json:"rules,omitempty"`
+	Timers  map[string]map[string]sdk.Timer `json:"timers,omitempty"`
+
+	modRevision int64
+	dirty       bool
+}
+
+func (e *Engine) customerKey(key string) string {
+	return e.store.Key("customers", url.PathEscape(key))
+}
+
+func (e *Engine) process(ctx context.Context, entries []eventlog.Entry) (*outcome, error) {
+	out := &outcome{customers: map[string]*customerRecord{}}
+	now := e.now().UTC()
+
+	// Split into rounds of at most one event per customer, in log order.
+	var rounds [][]*eventlog.Entry
+	seen := map[string]int{}
+	for i := range entries {
+		en := &entries[i]
+		if en.DecodeErr != nil {
+			out.dead = append(out.dead, deadEvent{Event: sdk.Event{ID: en.Key}, Error: en.DecodeErr.Error(), At: now})
+			continue
+		}
+		key := en.Event.Customer.Key()
+		if key == "" {
+			out.dead = append(out.dead, deadEvent{Event: en.Event, Error: "event has no customer identity", At: now})
+			continue
+		}
+		r := seen[key]
+		seen[key]++
+		if r == len(rounds) {
+			rounds = append(rounds, nil)
+		}
+		rounds[r] = append(rounds[r], en)
+	}
+	if err := e.loadCustomers(ctx, seen, out.customers); err != nil {
+		return nil, err
+	}
+
+	for _, round := range rounds {
+		for _, en := range round {
+			c := out.customers[en.Event.Customer.Key()]
+			c.Profile = mergeProfile(c.Profile, &en.Event)
+			c.dirty = true
+		}
+		if err := e.evaluateRound(ctx, round, out, now); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+// evaluateRound sends one batch per plugin holding every (rule, event)
+// pair of the round, and applies the results.
+func (e *Engine) evaluateRound(ctx context.Context, round []*eventlog.Entry, out *outcome, now time.Time) error {
+	type ref struct {
+		rule  *Rule
+		entry *eventlog.Entry
+	}
+	type batch struct {
+		req  sdk.EvaluateRequest
+		refs []ref
+	}
+	batches := map[sdk.Trigger]*batch{}
+	var order []sdk.Trigger
+	for i := range e.rules {
+		rule := &e.rules[i]
+		b, ok := batches[rule.Trigger]
+		if !ok {
+			b = &batch{req: sdk.EvaluateRequest{Rules: map[string]sdk.RawConfig{}}}
+			batches[rule.Trigger] = b
+			order = append(order, rule.Trigger)
+		}
+		b.req.Rules[rule.Name] = rule.Config
+		for _, en := range round {
+			c := out.customers[en.Event.Customer.Key()]
+			b.req.Items = append(b.req.Items, sdk.EvaluateItem{
+				Rule: rule.Name, Event: en.Event, Profile: c.Profile, State: c.Rules[rule.Name], Now: now,
+			})
+			b.refs = append(b.refs, ref{rule: rule, entry: en})
+		}
+	}
+	for _, t := range order {
+		b := batches[t]
+		if len(b.req.Items) == 0 {
+			continue
+		}
+		resp, err := t.Evaluate(ctx, &b.req)
+		if err != nil {
+			return fmt.Errorf("evaluating %d items: %w", len(b.req.Items), err)
+		}
+		for i, res := range resp.Results {
+			r := b.refs[i]
+			e.apply(r.rule, r.entry, res, out, now)
+		}
+	}
+	return nil
+}
+
+func (e *Engine) apply(rule *Rule, en *eventlog.Entry, res sdk.Result, out *outcome, now time.Time) {
+	key := en.Event.Customer.Key()
+	if res.Err != "" {
+		// The plugin could not evaluate this event for this rule. The other
+		// rules' results stand; the event is kept in the dead-letter records
+		// so it can be inspected and replayed.
+		e.logger.Warn("rule failed for event", "rule", rule.Name, "event_id", en.Event.ID, "error", res.Err)
+		out.dead = append(out.dead, deadEvent{Event: en.Event, Rule: rule.Name, Error: res.Err, At: now})
+		return
+	}
+	c := out.customers[key]
+	if c.Rules == nil {
+		c.Rules = map[string][]byte{}
+	}
+	if res.State == nil {
+		delete(c.Rules, rule.Name)
+	} else {
+		c.Rules[rule.Name] = res.State
+	}
+	// Timers are recorded with the customer; firing them is the scheduler's
+	// job (a later issue).
+	for _, id := range res.CancelTimers {
+		delete(c.Timers[rule.Name], id)
+	}
+	for _, t := range res.SetTimers {
+		if c.Timers == nil {
+			c.Timers = map[string]map[string]sdk.Timer{}
+		}
+		if c.Timers[rule.Name] == nil {
+			c.Timers[rule.Name] = map[string]sdk.Timer{}
+		}
+		c.Timers[rule.Name][t.ID] = t
+	}
+	c.dirty = true
+	for _, f := range res.Fires {
+		step := f.Step
+		if step == "" {
+			step = "default"
+		}
+		for ai, a := range rule.Actions {
+			msg := sdk.Message{
+				ID:      outbox.MessageID(rule.Name, step, key, f.Key, ai),
+				Trigger: rule.Name, Step: step, Profile: c.Profile, Event: en.Event, Fire: f.Data,
+				CreatedAt: now,
+			}
+			out.messages = append(out.messages, outbox.Entry{
+				Message: msg, Channel: a.Channel, Template: a.Template, NextAttemptAt: now,
+			})
+			e.logger.Debug("rule fired", "rule", rule.Name, "step", step, "customer", key,
+				"event_id", en.Event.ID, "channel", a.Channel, "message_id", msg.ID)
+		}
+	}
+}
+
+func (e *Engine) loadCustomers(ctx context.Context, keys map[string]int, into map[string]*customerRecord) error {
+	ops := make([]clientv3.Op, 0, len(keys))
+	names := make([]string, 0, len(keys))
+	for k := range keys {
+		ops = append(ops, clientv3.OpGet(e.customerKey(k)))
+		names = append(names, k)
+	}
+	for start := 0; start < len(ops); start += maxOps {
+		end := min(start+maxOps, len(ops))
+		tctx, cancel := context.WithTimeout(ctx, e.opTimeout)
+		resp, err := e.store.Client().Txn(tctx).Then(ops[start:end]...).Commit()
+		cancel()
+		if err != nil {
+			return fmt.Errorf("loading customers: %w", err)
+		}
+		for i, r := range resp.Responses {
+			name := names[start+i]
+			rec := &customerRecord{Key: name}
+			if kvs := r.GetResponseRange().Kvs; len(kvs) == 1 {
+				if err := json.Unmarshal(kvs[0].Value, rec); err != nil {
+					e.logger.Error("customer record does not decode; starting afresh", "customer", name, "error", err)
+					rec = &customerRecord{Key: name}
+				}
+				rec.modRevision = kvs[0].ModRevision
+			}
+			into[name] = rec
+		}
+	}
+	return nil
+}
+
+// commit writes a pass's outcome if every consumed entry and every
+// customer record is still as read.
+func (e *Engine) commit(ctx context.Context, entries []eventlog.Entry, out *outcome) error {
+	var cmps []clientv3.Cmp
+	for _, en := range entries {
+		cmps = append(cmps, clientv3.Compare(clientv3.ModRevision(en.Key), "=", en.ModRevision))
+	}
+	ops := e.log.ConsumeOps(entries)
+	for key, c := range out.customers {
+		if !c.dirty {
+			continue
+		}
+		b, err := json.Marshal(c)
+		if err != nil {
+			return fmt.Errorf("encoding customer %q: %w", key, err)
+		}
+		k := e.customerKey(key)
+		cmps = append(cmps, clientv3.Compare(clientv3.ModRevision(k), "=", c.modRevision))
+		ops = append(ops, clientv3.OpPut(k, string(b)))
+	}
+	queued := map[string]bool{}
+	for i := range out.messages {
+		m := &out.messages[i]
+		if queued[m.Message.ID] {
+			continue // the same fire twice in one pass is one message
+		}
+		queued[m.Message.ID] = true
+		v, err := m.Encode()
+		if err != nil {
+			return err
+		}
+		ops = append(ops, clientv3.OpPut(e.store.Key("outbox", m.Message.ID), v))
+	}
+	for _, d := range out.dead {
+		b, err := json.Marshal(d)
+		if err != nil {
+			return fmt.Errorf("encoding dead-letter record: %w", err)
+		}
+		id := d.Event.ID
+		if d.Rule != "" {
+			id += "." + d.Rule
+		}
+		ops = append(ops, clientv3.OpPut(e.store.Key("deadletter", "events", url.PathEscape(id)), string(b)))
+	}
+	if len(ops) > maxOps || len(cmps) > maxOps {
+		if len(entries) == 1 {
+			return fmt.Errorf("event %s produces %d writes, more than one transaction holds", entries[0].Event.ID, len(ops))
+		}
+		return errTooManyOps
+	}
+	tctx, cancel := context.WithTimeout(ctx, e.opTimeout)
+	defer cancel()
+	resp, err := e.store.Client().Txn(tctx).If(cmps...).Then(ops...).Commit()
+	if err != nil {
+		return fmt.Errorf("committing %d events: %w", len(entries), err)
+	}
+	if !resp.Succeeded {
+		return fmt.Errorf("committing %d events: the log or a customer changed underneath; re-reading", len(entries))
+	}
+	e.logger.Debug("pass committed", "events", len(entries), "messages", len(out.messages), "dead", len(out.dead))
+	return nil
+}
+
+// mergeProfile folds an event's identity and traits into the profile.
+func mergeProfile(p sdk.Profile, ev *sdk.Event) sdk.Profile {
+	c := ev.Customer
+	if c.ID != "" {
+		p.ID = c.ID
+	}
+	if c.Email != "" {
+		p.Email = c.Email
+	}
+	if c.Phone != "" {
+		p.Phone = c.Phone
+	}
+	if c.AnonymousID != "" {
+		p.AnonymousID = c.AnonymousID
+	}
+	for k, v := range c.ExternalIDs {
+		if p.ExternalIDs == nil {
+			p.ExternalIDs = map[string]string{}
+		}
+		p.ExternalIDs[k] = v
+	}
+	for k, v := range ev.Traits {
+		if p.Traits == nil {
+			p.Traits = map[string]any{}
+		}
+		p.Traits[k] = v
+	}
+	if tz, ok := ev.Traits["timezone"].(string); ok {
+		if _, err := time.LoadLocation(tz); err == nil {
+			p.Timezone = tz
+		}
+	}
+	return p
+}

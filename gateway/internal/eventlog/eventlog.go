@@ -1,0 +1,434 @@
+// Package eventlog is the durable queue between ingest and processing: the
+// log/<partition>/<event-id> keys in etcd (DESIGN.md §4). Ingest appends a
+// delivery's events in one transaction together with its dedupe record and
+// answers 202 only after that commit; the partition owner reads pending
+// entries and deletes them in the same transaction that writes their
+// effects.
+//
+// This version commits one delivery per transaction; group commit comes
+// later behind the same Append.
+package eventlog
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
+	clientv3 "go.etcd.io/etcd/client/v3"
+
+	"github.com/triggergate/triggergate/gateway/internal/store"
+	"github.com/triggergate/triggergate/sdk"
+)
+
+// Defaults and limits.
+const (
+	// DefaultPartitions is the partition count unless WithPartitions says
+	// otherwise. Changing it moves customers between partitions, so it is
+	// fixed for the life of a cluster.
+	DefaultPartitions = 64
+	// MaxPartitions is the largest partition count: partitions are
+	// zero-padded to three digits in keys so that they sort in order.
+	MaxPartitions = 1000
+	// DefaultDedupeWindow is how long a delivery id is remembered unless
+	// WithDedupeWindow says otherwise. Vendors retry for up to 72 hours
+	// (Shopify 48h, Stripe 3 days).
+	DefaultDedupeWindow = 72 * time.Hour
+	// DefaultPendingLimit is what Pending reads when given limit <= 0.
+	DefaultPendingLimit = 1000
+)
+
+const (
+	// maxTxnOps keeps a transaction under etcd's default limit of 128
+	// operations per branch, with room to spare.
+	maxTxnOps = 120
+	// maxTxnBytes keeps a transaction under etcd's default 1.5 MiB request
+	// limit, with room for protobuf framing.
+	maxTxnBytes = 1 << 20
+	// requestTimeout bounds every etcd call Append and Pending make.
+	requestTimeout = 5 * time.Second
+	// waitHint is the longest Wait blocks: a watch can miss events
+	// silently (a network partition without a leader change), so the
+	// caller re-reads at least this often.
+	waitHint = 5 * time.Second
+	// leaseBucket is how long dedupe keys share one lease.
+	leaseBucket = time.Hour
+)
+
+// Errors returned by Append. Append also returns store.ErrNoSpace (wrapped)
+// when etcd is out of space.
+var (
+	// ErrTooLarge means the events do not fit in one etcd transaction; the
+	// ingest answers 413.
+	ErrTooLarge = errors.New("delivery too large to commit in one transaction")
+	// ErrInvalidEvent means an event lacks an id or a customer identity;
+	// source adapters must never produce one.
+	ErrInvalidEvent = errors.New("invalid event")
+)
+
+// Log appends events to, and reads them from, the event log in etcd. It is
+// safe for concurrent use.
+type Log struct {
+	client     *clientv3.Client
+	log        hclog.Logger
+	partitions int
+	window     time.Duration
+	now        func() time.Time
+	logPrefix  string // <prefix>log/
+	dedupe     string // <prefix>dedupe/
+
+	leaseMu sync.Mutex
+	leases  map[int64]clientv3.LeaseID // lease bucket number → lease
+}
+
+// Option configures a Log.
+type Option func(*Log)
+
+// WithPartitions sets the partition count, between 1 and MaxPartitions
+// (values outside are clamped). Default DefaultPartitions.
+func WithPartitions(n int) Option {
+	return func(l *Log) { l.partitions = min(max(n, 1), MaxPartitions) }
+}
+
+// WithDedupeWindow sets how long a delivery id is remembered. Dedupe keys
+// live at least this long and at most an hour longer. Default
+// DefaultDedupeWindow; values below a second are ignored.
+func WithDedupeWindow(d time.Duration) Option {
+	return func(l *Log) {
+		if d >= time.Second {
+			l.window = d
+		}
+	}
+}
+
+// WithClock sets the clock that places dedupe keys in lease buckets.
+// Default time.Now.
+func WithClock(now func() time.Time) Option {
+	return func(l *Log) {
+		if now != nil {
+			l.now = now
+		}
+	}
+}
+
+// New returns a Log over s.
+func New(s *store.Store, log hclog.Logger, opts ...Option) *Log {
+	if log == nil {
+		log = hclog.NewNullLogger()
+	}
+	l := &Log{
+		client:     s.Client(),
+		log:        log,
+		partitions: DefaultPartitions,
+		window:     DefaultDedupeWindow,
+		now:        time.Now,
+		logPrefix:  s.Key("log") + "/",
+		dedupe:     s.Key("dedupe") + "/",
+		leases:     make(map[int64]clientv3.LeaseID),
+	}
+	for _, o := range opts {
+		o(l)
+	}
+	return l
+}
+
+// Partitions returns the partition count.
+func (l *Log) Partitions() int { return l.partitions }
+
+// Partition maps a customer key (sdk.Customer.Key) to its partition with
+// 32-bit FNV-1a, so that every node agrees without coordination.
+func (l *Log) Partition(customerKey string) int {
+	h := fnv.New32a()
+	h.Write([]byte(customerKey))
+	return int(h.Sum32() % uint32(l.partitions))
+}
+
+// Prefix returns the key prefix of all log entries, or of one partition's
+// entries when partition >= 0, for callers that watch or count them.
+func (l *Log) Prefix(partition int) string {
+	if partition < 0 {
+		return l.logPrefix
+	}
+	return fmt.Sprintf("%s%03d/", l.logPrefix, partition)
+}
+
+// AppendResult is what Append committed, or found committed before.
+type AppendResult struct {
+	// EventIDs are the ids of the committed events. For a duplicate they
+	// are the ids the first delivery committed.
+	EventIDs []string
+	// Duplicate is true when the delivery was seen before and nothing was
+	// written.
+	Duplicate bool
+}
+
+// Append durably commits events before returning. Each event must carry an
+// ID (no "/") and a Customer with a non-empty Key.
+//
+// When deliveryID is not empty, a dedupe record for (source, deliveryID)
+// is written in the same transaction; if one exists already, Append writes
+// nothing and returns Duplicate with the ids stored in it. Every key is
+// created only if absent, so retrying an Append whose outcome was unknown
+// (a timeout) never writes twice: an event id already in the log also
+// makes the append a Duplicate.
+//
+// It returns ErrTooLarge when the events do not fit in one transaction,
+// ErrInvalidEvent for an event without id or customer, store.ErrNoSpace
+// when etcd is out of space, and otherwise the etcd error, wrapped.
+func (l *Log) Append(ctx context.Context, source, deliveryID string, events []sdk.Event) (AppendResult, error) {
+	ids := make([]string, len(events))
+	cmps := make([]clientv3.Cmp, 0, len(events)+1)
+	puts := make([]clientv3.Op, 0, len(events)+1)
+	seen := make(map[string]bool, len(events))
+	size := 0
+	for i, ev := range events {
+		if ev.ID == "" || strings.Contains(ev.ID, "/") {
+			return AppendResult{}, fmt.Errorf("event %d of %q: id %q: %w", i, source, ev.ID, ErrInvalidEvent)
+		}
+		if seen[ev.ID] {
+			return AppendResult{}, fmt.Errorf("event %d of %q: id %s repeated: %w", i, source, ev.ID, ErrInvalidEvent)
+		}
+		seen[ev.ID] = true
+		ck := ev.Customer.Key()
+		if ck == "" {
+			return AppendResult{}, fmt.Errorf("event %s of %q has no customer identity: %w", ev.ID, source, ErrInvalidEvent)
+		}
+		data, err := json.Marshal(ev)
+		if err != nil {
+			return AppendResult{}, fmt.Errorf("encoding event %s: %w", ev.ID, err)
+		}
+		key := l.Prefix(l.Partition(ck)) + ev.ID
+		ids[i] = ev.ID
+		cmps = append(cmps, clientv3.Compare(clientv3.CreateRevision(key), "=", 0))
+		puts = append(puts, clientv3.OpPut(key, string(data)))
+		size += 2*len(key) + len(data)
+	}
+
+	var dkey string
+	var dval []byte
+	if deliveryID != "" {
+		if source == "" || strings.Contains(source, "/") {
+			return AppendResult{}, fmt.Errorf("source name %q cannot hold a dedupe record", source)
+		}
+		sum := sha256.Sum256([]byte(deliveryID))
+		dkey = l.dedupe + source + "/" + hex.EncodeToString(sum[:])
+		var err error
+		if dval, err = json.Marshal(ids); err != nil {
+			return AppendResult{}, fmt.Errorf("encoding dedupe record: %w", err)
+		}
+		cmps = append(cmps, clientv3.Compare(clientv3.CreateRevision(dkey), "=", 0))
+		size += 3*len(dkey) + len(dval)
+	}
+	nops := len(puts)
+	if dkey != "" {
+		nops++
+	}
+	if nops > maxTxnOps {
+		return AppendResult{}, fmt.Errorf("%d events, %d operations (limit %d): %w", len(events), nops, maxTxnOps, ErrTooLarge)
+	}
+	if size >= maxTxnBytes {
+		return AppendResult{}, fmt.Errorf("%d events of %d bytes in all (limit %d): %w", len(events), size, maxTxnBytes, ErrTooLarge)
+	}
+	if len(cmps) == 0 {
+		return AppendResult{EventIDs: ids}, nil
+	}
+
+	// A cached lease can vanish (expired, or revoked by an operator); the
+	// put then fails with ErrLeaseNotFound and a fresh lease is tried once.
+	for attempt := 0; ; attempt++ {
+		then := puts
+		var elseOps []clientv3.Op
+		if dkey != "" {
+			lease, err := l.lease(ctx)
+			if err != nil {
+				return AppendResult{}, err
+			}
+			then = append(puts[:len(puts):len(puts)], clientv3.OpPut(dkey, string(dval), clientv3.WithLease(lease)))
+			elseOps = []clientv3.Op{clientv3.OpGet(dkey)}
+		}
+		tctx, cancel := context.WithTimeout(ctx, requestTimeout)
+		resp, err := l.client.Txn(tctx).If(cmps...).Then(then...).Else(elseOps...).Commit()
+		cancel()
+		if err != nil {
+			if attempt == 0 && errors.Is(err, rpctypes.ErrLeaseNotFound) {
+				l.forgetLeases()
+				continue
+			}
+			return AppendResult{}, classify(fmt.Sprintf("committing %d events of %q", len(events), source), err)
+		}
+		if resp.Succeeded {
+			return AppendResult{EventIDs: ids}, nil
+		}
+		if dkey != "" {
+			if kvs := resp.Responses[0].GetResponseRange().GetKvs(); len(kvs) > 0 {
+				var first []string
+				if err := json.Unmarshal(kvs[0].Value, &first); err != nil {
+					return AppendResult{}, fmt.Errorf("decoding dedupe record %s: %w", dkey, err)
+				}
+				return AppendResult{EventIDs: first, Duplicate: true}, nil
+			}
+		}
+		// No dedupe record, but an event id is in the log already: this
+		// is a retry of an append that did commit (event ids are
+		// deterministic per delivery), or the record expired while its
+		// events still wait.
+		l.log.Debug("events already in the log", "source", source, "event_ids", ids)
+		return AppendResult{EventIDs: ids, Duplicate: true}, nil
+	}
+}
+
+// lease returns the lease shared by dedupe keys written in the current
+// bucket, granting it on first use. Keys written late in a bucket must
+// still live a full window, so the TTL is the window plus a bucket.
+func (l *Log) lease(ctx context.Context) (clientv3.LeaseID, error) {
+	bucket := l.now().Unix() / int64(leaseBucket/time.Second)
+	l.leaseMu.Lock()
+	defer l.leaseMu.Unlock()
+	if id, ok := l.leases[bucket]; ok {
+		return id, nil
+	}
+	ttl := int64((l.window + leaseBucket) / time.Second)
+	gctx, cancel := context.WithTimeout(ctx, requestTimeout)
+	defer cancel()
+	resp, err := l.client.Grant(gctx, ttl)
+	if err != nil {
+		return 0, classify("granting dedupe lease", err)
+	}
+	// Earlier buckets' leases are not needed any more: their keys expire
+	// with them in etcd.
+	for b := range l.leases {
+		if b < bucket {
+			delete(l.leases, b)
+		}
+	}
+	l.leases[bucket] = resp.ID
+	l.log.Debug("granted dedupe lease", "lease", fmt.Sprintf("%x", resp.ID), "ttl", ttl)
+	return resp.ID, nil
+}
+
+// forgetLeases drops the cached leases after etcd said one is gone.
+func (l *Log) forgetLeases() {
+	l.leaseMu.Lock()
+	defer l.leaseMu.Unlock()
+	clear(l.leases)
+}
+
+// classify wraps an etcd error, marking out-of-space and too-large
+// requests so that callers can answer 503 and 413.
+func classify(what string, err error) error {
+	switch {
+	case store.IsNoSpace(err):
+		return fmt.Errorf("%s: %w: %w", what, store.ErrNoSpace, err)
+	case errors.Is(err, rpctypes.ErrTooManyOps), errors.Is(err, rpctypes.ErrRequestTooLarge):
+		return fmt.Errorf("%s: %w: %w", what, ErrTooLarge, err)
+	}
+	return fmt.Errorf("%s: %w", what, err)
+}
+
+// Entry is one pending event in the log.
+type Entry struct {
+	// Key is the entry's etcd key; ConsumeOps deletes it.
+	Key string
+	// Partition is the partition the entry is in.
+	Partition int
+	// Event is the decoded event; zero when DecodeErr is set.
+	Event sdk.Event
+	// ModRevision is the revision the entry was committed at (log keys
+	// are written once, so it is also their create revision).
+	ModRevision int64
+	// DecodeErr is why the stored value could not be decoded. The caller
+	// dead-letters such entries rather than retrying them forever.
+	DecodeErr error
+}
+
+// Pending returns up to limit entries of one partition (partition >= 0) or
+// of all partitions (partition < 0), and the store revision the read was
+// made at, for Wait. Entries come in commit order, which keeps each
+// customer's events in the order they were accepted; key order would not,
+// since event ids need not grow with commit time. limit <= 0 means
+// DefaultPendingLimit.
+func (l *Log) Pending(ctx context.Context, partition int, limit int) ([]Entry, int64, error) {
+	if partition >= l.partitions {
+		return nil, 0, fmt.Errorf("partition %d out of range [0, %d)", partition, l.partitions)
+	}
+	if limit <= 0 {
+		limit = DefaultPendingLimit
+	}
+	rctx, cancel := context.WithTimeout(ctx, requestTimeout)
+	defer cancel()
+	resp, err := l.client.Get(rctx, l.Prefix(partition),
+		clientv3.WithPrefix(),
+		clientv3.WithSort(clientv3.SortByCreateRevision, clientv3.SortAscend),
+		clientv3.WithLimit(int64(limit)))
+	if err != nil {
+		return nil, 0, classify(fmt.Sprintf("reading log partition %d", partition), err)
+	}
+	entries := make([]Entry, 0, len(resp.Kvs))
+	for _, kv := range resp.Kvs {
+		e := Entry{Key: string(kv.Key), Partition: -1, ModRevision: kv.ModRevision}
+		p, _, ok := strings.Cut(strings.TrimPrefix(e.Key, l.logPrefix), "/")
+		if n, err := strconv.Atoi(p); ok && err == nil {
+			e.Partition = n
+		} else {
+			e.DecodeErr = fmt.Errorf("log key %q has no partition", e.Key)
+		}
+		if e.DecodeErr == nil {
+			if err := json.Unmarshal(kv.Value, &e.Event); err != nil {
+				e.Event = sdk.Event{}
+				e.DecodeErr = fmt.Errorf("decoding log entry %s: %w", e.Key, err)
+			}
+		}
+		entries = append(entries, e)
+	}
+	return entries, resp.Header.Revision, nil
+}
+
+// Wait blocks until an entry is appended after revision rev, ctx is done,
+// or a few seconds pass. It is a hint: it also returns early when the watch
+// breaks or rev has been compacted, and the caller always re-reads with
+// Pending. It returns an error only when ctx is done.
+func (l *Log) Wait(ctx context.Context, rev int64) error {
+	wctx, cancel := context.WithTimeout(ctx, waitHint)
+	defer cancel()
+	opts := []clientv3.OpOption{clientv3.WithPrefix(), clientv3.WithFilterDelete()}
+	if rev > 0 {
+		opts = append(opts, clientv3.WithRev(rev+1))
+	}
+	wch := l.client.Watch(clientv3.WithRequireLeader(wctx), l.logPrefix, opts...)
+	for {
+		select {
+		case wr, ok := <-wch:
+			switch {
+			case !ok:
+				return ctx.Err()
+			case wr.CompactRevision != 0, wr.Canceled, wr.Err() != nil:
+				l.log.Debug("log watch ended", "rev", rev, "compact_revision", wr.CompactRevision, "error", wr.Err())
+				return ctx.Err()
+			case len(wr.Events) > 0:
+				return nil
+			}
+		case <-wctx.Done():
+			return ctx.Err()
+		}
+	}
+}
+
+// ConsumeOps returns the operations that delete entries, for the caller's
+// processing transaction; the caller's own comparisons (ownership fencing)
+// guard them.
+func (l *Log) ConsumeOps(entries []Entry) []clientv3.Op {
+	ops := make([]clientv3.Op, len(entries))
+	for i, e := range entries {
+		ops[i] = clientv3.OpDelete(e.Key)
+	}
+	return ops
+}

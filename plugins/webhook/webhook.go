@@ -1,0 +1,440 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+	"unicode/utf8"
+
+	"github.com/hashicorp/go-hclog"
+
+	"github.com/triggergate/triggergate/sdk"
+)
+
+// Plugin identity, as reported by Describe and sent as the User-Agent.
+const (
+	pluginName    = "webhook"
+	pluginVersion = "0.1.0"
+	userAgent     = "triggergate-webhook/" + pluginVersion
+)
+
+// Limits that protect the gateway from slow or hostile receivers.
+const (
+	defaultTimeout     = 10 * time.Second
+	maxTimeout         = 5 * time.Minute
+	maxRetryAfter      = time.Hour
+	maxResponseBody    = 64 << 10 // bytes of a response read before the connection is dropped
+	maxErrorBody       = 256      // bytes of a response quoted in an error
+	defaultConcurrency = 4
+	secretPrefix       = "whsec_"
+	minSecretBytes     = 24 // the Standard Webhooks minimum for HMAC keys
+)
+
+// reservedHeaders are set by the plugin and cannot be overridden through
+// the headers attribute, so that signatures and idempotency keep working.
+var reservedHeaders = map[string]bool{
+	"Content-Type": true, "Content-Length": true, "Host": true, "User-Agent": true,
+	"Transfer-Encoding": true, "Connection": true,
+	"Webhook-Id": true, "Webhook-Timestamp": true, "Webhook-Signature": true,
+}
+
+// Config is one channel block's config.
+type Config struct {
+	// URL is where messages are POSTed.
+	URL string `hcl:"url" doc:"Endpoint that receives the POST requests; http or https."`
+	// Secret is the Standard Webhooks signing secret.
+	Secret string `hcl:"secret,optional" doc:"Standard Webhooks signing secret: base64, optionally prefixed with \"whsec_\". When set, every request carries a webhook-signature header. Default: unsigned."`
+	// Timeout bounds one request, from dialling to reading the response.
+	Timeout sdk.Duration `hcl:"timeout,optional" doc:"Time allowed for one request, including reading the response. Default \"10s\"."`
+	// Headers are extra request headers, e.g. Authorization.
+	Headers map[string]string `hcl:"headers,optional" doc:"Extra request headers, e.g. { Authorization = \"Bearer ...\" }. Content-Type, User-Agent and the webhook-* headers cannot be overridden."`
+	// AllowPrivateNetworks lifts the SSRF protection.
+	AllowPrivateNetworks bool `hcl:"allow_private_networks,optional" doc:"Allow connections to loopback, private, link-local, CGNAT and other non-public addresses. Default false; enable only for receivers on your own network."`
+
+	// signingKey is Secret decoded; nil when unsigned.
+	signingKey []byte
+}
+
+// Validate checks what the struct tags cannot express, and decodes the
+// signing key.
+func (c *Config) Validate() sdk.Diagnostics {
+	var diags sdk.Diagnostics
+	if err := checkURL(c.URL); err != nil {
+		diags = append(diags, sdk.Errorf(sdk.Attr("url"), "%s", err))
+	}
+	if c.Secret != "" {
+		key, err := decodeSecret(c.Secret)
+		switch {
+		case err != nil:
+			diags = append(diags, sdk.Errorf(sdk.Attr("secret"), "%s", err))
+		case len(key) < minSecretBytes:
+			diags = append(diags, sdk.Diagnostic{
+				Severity: sdk.SeverityWarning, Path: sdk.Attr("secret"),
+				Summary: fmt.Sprintf("secret is %d bytes; Standard Webhooks asks for at least %d random bytes", len(key), minSecretBytes),
+			})
+		}
+		c.signingKey = key
+	}
+	if t := c.Timeout.D(); t <= 0 || t > maxTimeout {
+		diags = append(diags, sdk.Errorf(sdk.Attr("timeout"), "timeout must be between 0 and %s, got %s", maxTimeout, t))
+	}
+	for name, value := range c.Headers {
+		canonical := http.CanonicalHeaderKey(name)
+		switch {
+		case !validHeaderName(name):
+			diags = append(diags, sdk.Errorf(sdk.Attr("headers"), "%q is not a valid header name", name))
+		case reservedHeaders[canonical]:
+			diags = append(diags, sdk.Errorf(sdk.Attr("headers"), "header %q is set by the plugin and cannot be overridden", name))
+		case strings.ContainsAny(value, "\r\n\x00"):
+			diags = append(diags, sdk.Errorf(sdk.Attr("headers"), "value of header %q must not contain line breaks", name))
+		}
+	}
+	return diags
+}
+
+// checkURL accepts absolute http and https URLs with a host.
+func checkURL(raw string) error {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return fmt.Errorf("url %q does not parse: %w", raw, err)
+	}
+	if u.Scheme != "http" && u.Scheme != "https" {
+		return fmt.Errorf("url must start with https:// or http://, got %q", raw)
+	}
+	if u.Hostname() == "" {
+		return fmt.Errorf("url %q has no host", raw)
+	}
+	return nil
+}
+
+// decodeSecret turns a Standard Webhooks secret into the HMAC key.
+func decodeSecret(secret string) ([]byte, error) {
+	key, err := base64.StdEncoding.DecodeString(strings.TrimPrefix(secret, secretPrefix))
+	if err != nil {
+		return nil, fmt.Errorf("secret must be base64 (optionally prefixed with %q): %w", secretPrefix, err)
+	}
+	if len(key) == 0 {
+		return nil, fmt.Errorf("secret is empty after decoding")
+	}
+	return key, nil
+}
+
+// validHeaderName reports whether s is an HTTP token (RFC 9110 §5.6.2).
+func validHeaderName(s string) bool {
+	if s == "" {
+		return false
+	}
+	for _, r := range s {
+		switch {
+		case r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z', r >= '0' && r <= '9':
+		case strings.ContainsRune("!#$%&'*+-.^_`|~", r):
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+// decodeConfig decodes a channel's config with its defaults in place.
+func decodeConfig(raw sdk.RawConfig) (*Config, *sdk.ValidateConfigResponse) {
+	cfg := &Config{Timeout: sdk.Duration(defaultTimeout)}
+	return cfg, sdk.CheckConfig(raw, cfg)
+}
+
+// Sign computes a Standard Webhooks v1 signature: the base64 HMAC-SHA256,
+// under key, of "<id>.<timestamp>.<body>".
+func Sign(key []byte, id string, timestamp int64, body []byte) string {
+	mac := hmac.New(sha256.New, key)
+	mac.Write([]byte(id))
+	mac.Write([]byte{'.'})
+	mac.Write([]byte(strconv.FormatInt(timestamp, 10)))
+	mac.Write([]byte{'.'})
+	mac.Write(body)
+	return "v1," + base64.StdEncoding.EncodeToString(mac.Sum(nil))
+}
+
+// Payload is the JSON body of a request.
+type Payload struct {
+	// Type is "<trigger>.<step>".
+	Type string `json:"type"`
+	// Timestamp is when the request was made (RFC 3339, UTC).
+	Timestamp string `json:"timestamp"`
+	// Data describes the message.
+	Data PayloadData `json:"data"`
+}
+
+// PayloadData is the "data" member of a Payload.
+type PayloadData struct {
+	// Trigger and Step name the rule and step that fired.
+	Trigger string `json:"trigger"`
+	Step    string `json:"step"`
+	// Customer is the recipient's profile.
+	Customer sdk.Profile `json:"customer"`
+	// Event is the canonical event that caused the fire.
+	Event sdk.Event `json:"event"`
+	// Fire is the data the trigger attached to the fire; {} when none.
+	Fire map[string]any `json:"fire"`
+	// MessageID is the idempotency key, also sent as webhook-id.
+	MessageID string `json:"message_id"`
+}
+
+// buildBody renders the request body for m at now.
+func buildBody(m *sdk.Message, now time.Time) ([]byte, error) {
+	fire := m.Fire
+	if fire == nil {
+		fire = map[string]any{}
+	}
+	return json.Marshal(Payload{
+		Type:      m.Trigger + "." + m.Step,
+		Timestamp: now.UTC().Format(time.RFC3339),
+		Data: PayloadData{
+			Trigger: m.Trigger, Step: m.Step, Customer: m.Profile, Event: m.Event,
+			Fire: fire, MessageID: m.ID,
+		},
+	})
+}
+
+// Option configures a Webhook.
+type Option func(*Webhook)
+
+// WithClock replaces the wall clock used for timestamps.
+func WithClock(now func() time.Time) Option { return func(w *Webhook) { w.now = now } }
+
+// WithConcurrency sets how many messages of a batch are sent at once.
+func WithConcurrency(n int) Option {
+	return func(w *Webhook) { w.concurrency = max(n, 1) }
+}
+
+// Webhook is the "webhook" channel.
+type Webhook struct {
+	log         hclog.Logger
+	now         func() time.Time
+	concurrency int
+
+	mu sync.Mutex
+	// clients are shared by every channel block with the same network
+	// policy, so connections are reused across batches.
+	clients map[bool]*http.Client
+}
+
+var _ sdk.Channel = (*Webhook)(nil)
+
+// New builds the channel with the logger the SDK injects.
+func New(log hclog.Logger) sdk.Channel { return NewWebhook(log) }
+
+// NewWebhook builds the channel with options.
+func NewWebhook(log hclog.Logger, opts ...Option) *Webhook {
+	w := &Webhook{log: log, now: time.Now, concurrency: defaultConcurrency, clients: map[bool]*http.Client{}}
+	for _, o := range opts {
+		o(w)
+	}
+	return w
+}
+
+// Describe reports the plugin's identity and config schema.
+func (w *Webhook) Describe(context.Context) (*sdk.DescribeResponse, error) {
+	return &sdk.DescribeResponse{
+		Name:        pluginName,
+		Version:     pluginVersion,
+		Description: "POSTs each message as JSON, signed with Standard Webhooks headers, to a public URL.",
+		Schema:      sdk.SchemaOf(Config{}),
+	}, nil
+}
+
+// ValidateConfig checks one channel block's config.
+func (w *Webhook) ValidateConfig(_ context.Context, req *sdk.ValidateConfigRequest) (*sdk.ValidateConfigResponse, error) {
+	_, resp := decodeConfig(req.Config)
+	return resp, nil
+}
+
+// Send POSTs every message, a few at a time, and classifies each outcome.
+func (w *Webhook) Send(ctx context.Context, req *sdk.SendRequest) (*sdk.SendResponse, error) {
+	results := make([]sdk.SendResult, len(req.Messages))
+	cfg, check := decodeConfig(req.Config)
+	if check.Diagnostics.HasErrors() {
+		err := fmt.Errorf("channel %q is misconfigured: %s", req.Channel, check.Diagnostics[0].Summary)
+		for i := range results {
+			results[i] = sdk.Fail(err)
+		}
+		return &sdk.SendResponse{Results: results}, nil
+	}
+	client := w.client(cfg.AllowPrivateNetworks)
+
+	sem := make(chan struct{}, w.concurrency)
+	var wg sync.WaitGroup
+	for i := range req.Messages {
+		select {
+		case sem <- struct{}{}:
+		case <-ctx.Done():
+		}
+		if err := ctx.Err(); err != nil {
+			// Not attempted: the host will hand these back.
+			for j := i; j < len(results); j++ {
+				results[j] = sdk.Retry(fmt.Errorf("not sent: %w", err), 0)
+			}
+			break
+		}
+		wg.Go(func() {
+			defer func() { <-sem }()
+			results[i] = w.send(ctx, client, cfg, &req.Messages[i])
+		})
+	}
+	wg.Wait()
+	return &sdk.SendResponse{Results: results}, nil
+}
+
+// client returns the shared HTTP client for a network policy.
+func (w *Webhook) client(allowPrivate bool) *http.Client {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if c, ok := w.clients[allowPrivate]; ok {
+		return c
+	}
+	c := &http.Client{
+		Transport: &http.Transport{
+			// No proxy: a proxy would dial on our behalf and bypass the
+			// address check.
+			Proxy:                 nil,
+			DialContext:           newDialer(allowPrivate).DialContext,
+			ForceAttemptHTTP2:     true,
+			MaxIdleConns:          100,
+			MaxIdleConnsPerHost:   defaultConcurrency,
+			IdleConnTimeout:       90 * time.Second,
+			TLSHandshakeTimeout:   10 * time.Second,
+			ExpectContinueTimeout: time.Second,
+		},
+		// Redirects are not followed: the target could send us anywhere,
+		// and Standard Webhooks asks receivers to update the URL instead.
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	}
+	w.clients[allowPrivate] = c
+	return c
+}
+
+// send delivers one message.
+func (w *Webhook) send(ctx context.Context, client *http.Client, cfg *Config, m *sdk.Message) sdk.SendResult {
+	if m.ID == "" {
+		return sdk.Fail(errors.New("message has no id; the host must set one"))
+	}
+	now := w.now()
+	body, err := buildBody(m, now)
+	if err != nil {
+		return sdk.Fail(fmt.Errorf("encoding message %s: %w", m.ID, err))
+	}
+
+	reqCtx, cancel := context.WithTimeout(ctx, cfg.Timeout.D())
+	defer cancel()
+	req, err := http.NewRequestWithContext(reqCtx, http.MethodPost, cfg.URL, bytes.NewReader(body))
+	if err != nil {
+		return sdk.Fail(fmt.Errorf("building request: %w", err))
+	}
+	for name, value := range cfg.Headers {
+		req.Header.Set(name, value)
+	}
+	ts := now.Unix()
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("User-Agent", userAgent)
+	// The lower-case names are the spec's; Go sends the canonical form,
+	// which HTTP treats as the same header.
+	req.Header.Set("webhook-id", m.ID)
+	req.Header.Set("webhook-timestamp", strconv.FormatInt(ts, 10))
+	if cfg.signingKey != nil {
+		req.Header.Set("webhook-signature", Sign(cfg.signingKey, m.ID, ts, body))
+	}
+
+	resp, err := client.Do(req)
+	if err != nil {
+		res := classifyError(ctx, err, cfg.Timeout.D())
+		w.log.Debug("webhook delivery failed", "message_id", m.ID, "status", res.Status, "error", res.Error)
+		return res
+	}
+	// Read a bounded amount so the connection can be reused, and quote the
+	// start of it in errors.
+	snippet, _ := io.ReadAll(io.LimitReader(resp.Body, maxResponseBody))
+	_ = resp.Body.Close()
+	res := classifyResponse(resp, snippet, now)
+	w.log.Debug("webhook delivered", "message_id", m.ID, "http_status", resp.StatusCode, "status", res.Status)
+	return res
+}
+
+// classifyError turns a transport failure into a result. Refused addresses
+// are permanent; timeouts, cancellations and network errors are retryable.
+func classifyError(ctx context.Context, err error, timeout time.Duration) sdk.SendResult {
+	var netErr net.Error
+	switch {
+	case errors.Is(err, errBlockedAddress):
+		return sdk.Fail(err)
+	case ctx.Err() != nil:
+		return sdk.Retry(fmt.Errorf("delivery interrupted: %w", ctx.Err()), 0)
+	case errors.Is(err, context.DeadlineExceeded), errors.As(err, &netErr) && netErr.Timeout():
+		return sdk.Retry(fmt.Errorf("no response within %s: %w", timeout, err), 0)
+	}
+	return sdk.Retry(err, 0)
+}
+
+// classifyResponse turns an HTTP response into a result.
+func classifyResponse(resp *http.Response, body []byte, now time.Time) sdk.SendResult {
+	code := resp.StatusCode
+	switch {
+	case code >= 200 && code < 300:
+		return sdk.Sent("")
+	case code >= 300 && code < 400:
+		return sdk.Fail(fmt.Errorf("receiver answered %s redirecting to %q; redirects are not followed, update the url",
+			resp.Status, resp.Header.Get("Location")))
+	case code == http.StatusRequestTimeout, code == http.StatusTooEarly, code == http.StatusTooManyRequests, code >= 500:
+		return sdk.Retry(fmt.Errorf("receiver answered %s%s", resp.Status, quote(body)),
+			parseRetryAfter(resp.Header.Get("Retry-After"), now))
+	case code == http.StatusGone:
+		return sdk.Fail(fmt.Errorf("receiver answered %s: it no longer accepts webhooks; remove or update the channel", resp.Status))
+	case code >= 400:
+		return sdk.Fail(fmt.Errorf("receiver answered %s%s", resp.Status, quote(body)))
+	}
+	return sdk.Retry(fmt.Errorf("receiver answered unexpected status %s", resp.Status), 0)
+}
+
+// quote formats the start of a response body for an error message.
+func quote(body []byte) string {
+	if len(body) == 0 {
+		return ""
+	}
+	if len(body) > maxErrorBody {
+		body = body[:maxErrorBody]
+	}
+	s := strings.ToValidUTF8(string(body), string(utf8.RuneError))
+	return ": " + strconv.Quote(strings.TrimSpace(s))
+}
+
+// parseRetryAfter reads a Retry-After header, in seconds or as an HTTP
+// date, capped at an hour. Zero means none or unreadable.
+func parseRetryAfter(v string, now time.Time) time.Duration {
+	v = strings.TrimSpace(v)
+	if v == "" {
+		return 0
+	}
+	var d time.Duration
+	if secs, err := strconv.ParseInt(v, 10, 64); err == nil {
+		if secs <= 0 {
+			return 0
+		}
+		if secs > int64(maxRetryAfter/time.Second) {
+			return maxRetryAfter
+		}
+		d = time.Duration(secs) * time.Second
+	} else if t, err := http.ParseTime(v); err == nil {
+		d = t.Sub(now)
+	}
+	return min(max(d, 0), maxRetryAfter)
+}
