@@ -44,7 +44,7 @@ func Prepare(ctx context.Context, cfg *config.Config, host *pluginhost.Host) (*P
 
 	for _, s := range cfg.Sources {
 		adapter, d := source.Build(source.Spec{
-			Name: s.Name, Kind: s.Kind, Secrets: s.Secrets, Body: s.Body,
+			Name: s.Name, Kind: s.Kind, Secrets: s.Secrets, Body: s.Body, DefRange: s.DeclRange,
 			EvalContext: config.EvalContext(filepath.Dir(s.DeclRange.Filename)),
 		})
 		diags = append(diags, d...)
