@@ -44,16 +44,25 @@ func (e Expression) IsSet() bool { return e.expr != nil }
 // String returns the expression's source.
 func (e Expression) String() string { return e.source }
 
-// MarshalJSON writes the source.
-func (e Expression) MarshalJSON() ([]byte, error) { return json.Marshal(e.source) }
+// MarshalJSON writes the source, or null when the expression is unset.
+func (e Expression) MarshalJSON() ([]byte, error) {
+	if !e.IsSet() {
+		return []byte("null"), nil
+	}
+	return json.Marshal(e.source)
+}
 
-// UnmarshalJSON parses the source.
+// UnmarshalJSON parses the source; null or "" leave the expression unset.
 func (e *Expression) UnmarshalJSON(b []byte) error {
-	var s string
+	var s *string
 	if err := json.Unmarshal(b, &s); err != nil {
 		return fmt.Errorf("want an expression string: %w", err)
 	}
-	x, err := ParseExpression(s)
+	if s == nil || *s == "" {
+		*e = Expression{}
+		return nil
+	}
+	x, err := ParseExpression(*s)
 	if err != nil {
 		return err
 	}

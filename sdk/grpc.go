@@ -47,6 +47,10 @@ func ChannelPluginSet(impl Channel) plugin.PluginSet {
 	return plugin.PluginSet{pluginNameChannel: &channelPlugin{impl: impl}}
 }
 
+// errNilResponse answers for a plugin that returned neither a response nor
+// an error, instead of letting the nil take the plugin process down.
+var errNilResponse = status.Error(codes.Internal, "plugin bug: nil response and nil error")
+
 // grpcError turns an implementation's error into a gRPC status, keeping
 // context cancellation visible as such to the host.
 func grpcError(ctx context.Context, err error) error {
@@ -93,6 +97,9 @@ func (s *triggerServer) Evaluate(ctx context.Context, req *pb.EvaluateRequest) (
 	resp, err := s.impl.Evaluate(ctx, r)
 	if err != nil {
 		return nil, grpcError(ctx, err)
+	}
+	if resp == nil {
+		return nil, errNilResponse
 	}
 	if len(resp.Results) != len(r.Items) {
 		return nil, status.Errorf(codes.Internal, "plugin bug: %d results for %d items", len(resp.Results), len(r.Items))
@@ -176,6 +183,9 @@ func (s *channelServer) Send(ctx context.Context, req *pb.SendRequest) (*pb.Send
 	if err != nil {
 		return nil, grpcError(ctx, err)
 	}
+	if resp == nil {
+		return nil, errNilResponse
+	}
 	if len(resp.Results) != len(r.Messages) {
 		return nil, status.Errorf(codes.Internal, "plugin bug: %d results for %d messages", len(resp.Results), len(r.Messages))
 	}
@@ -223,14 +233,21 @@ func describe(ctx context.Context, impl Describer, kind string) (*pb.DescribeRes
 	if err != nil {
 		return nil, grpcError(ctx, err)
 	}
-	d.Kind, d.ProtocolVersion = kind, ProtocolVersion
-	return describeToPB(d), nil
+	if d == nil {
+		return nil, errNilResponse
+	}
+	out := *d // the plugin may hand out a shared value; do not write to it
+	out.Kind, out.ProtocolVersion = kind, ProtocolVersion
+	return describeToPB(&out), nil
 }
 
 func validateConfig(ctx context.Context, impl Describer, req *pb.ValidateConfigRequest) (*pb.ValidateConfigResponse, error) {
 	resp, err := impl.ValidateConfig(ctx, &ValidateConfigRequest{Config: req.GetConfigJson()})
 	if err != nil {
 		return nil, grpcError(ctx, err)
+	}
+	if resp == nil {
+		return nil, errNilResponse
 	}
 	return &pb.ValidateConfigResponse{Diagnostics: diagsToPB(resp.Diagnostics)}, nil
 }

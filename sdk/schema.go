@@ -210,7 +210,10 @@ func decodeStruct(raw json.RawMessage, v reflect.Value, path Path) error {
 		fp := path.Attr(f.name)
 		val, present := obj[f.name]
 		if !present || string(val) == "null" {
-			if !f.optional && !f.block {
+			switch {
+			case f.block && f.field.Type.Kind() == reflect.Struct:
+				return &DecodeError{Path: fp, Err: fmt.Errorf("required block %q is missing", f.name)}
+			case !f.optional && !f.block:
 				return &DecodeError{Path: fp, Err: fmt.Errorf("required attribute %q is missing", f.name)}
 			}
 			continue
@@ -285,7 +288,7 @@ func ParseDuration(s string) (time.Duration, error) {
 		}
 	}
 	d, err := time.ParseDuration(s)
-	if err != nil {
+	if err != nil || d < 0 {
 		return 0, fmt.Errorf("invalid duration %q: write it like \"90s\", \"15m\", \"1h30m\" or \"7d\"", s)
 	}
 	return d, nil

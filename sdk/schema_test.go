@@ -199,11 +199,12 @@ func TestDecodeConfig(t *testing.T) {
 		{"duration not a string", `{"name":"n","wait":5}`, "wait", "duration string"},
 		{"bad expression", `{"name":"n","when":"event.("}`, "when", "invalid expression"},
 		{"required in a block", `{"name":"n","target":{}}`, "target.url", "missing"},
-		{"required in an optional block", `{"name":"n","fallback":{"url":1}}`, "fallback.url", "cannot unmarshal"},
-		{"nested block list index", `{"name":"n","step":[{"name":"a"},{"name":"b","delay":"later"}]}`, "step[1].delay", "invalid duration"},
-		{"deeper", `{"name":"n","step":[{"name":"a","inner":{}}]}`, "step[0].inner.deep", "missing"},
+		{"required in an optional block", `{"name":"n","target":{"url":"u"},"fallback":{"url":1}}`, "fallback.url", "cannot unmarshal"},
+		{"nested block list index", `{"name":"n","target":{"url":"u"},"step":[{"name":"a"},{"name":"b","delay":"later"}]}`, "step[1].delay", "invalid duration"},
+		{"deeper", `{"name":"n","target":{"url":"u"},"step":[{"name":"a","inner":{}}]}`, "step[0].inner.deep", "missing"},
+		{"required block missing", `{"name":"n"}`, "target", `required block "target" is missing`},
 		{"block not an object", `{"name":"n","target":"u"}`, "target", "want an object"},
-		{"block list not a list", `{"name":"n","step":{"name":"a"}}`, "step", "want a list of blocks"},
+		{"block list not a list", `{"name":"n","target":{"url":"u"},"step":{"name":"a"}}`, "step", "want a list of blocks"},
 		{"not an object", `[1]`, "", "want an object"},
 	}
 	for _, tc := range errTests {

@@ -50,7 +50,8 @@ type EvaluateResponse struct {
 
 // Result is what one item changes.
 type Result struct {
-	// State replaces the rule's state for this customer. Nil deletes it.
+	// State replaces the rule's state for this customer. Nil or empty
+	// deletes it.
 	State []byte
 	// SetTimers are timers to create or replace (by ID).
 	SetTimers []Timer

@@ -204,7 +204,10 @@ func timerToPB(t Timer) (*pb.Timer, error) {
 
 func timerFromPB(t *pb.Timer) (Timer, error) {
 	out := Timer{ID: t.GetId(), At: t.GetAt().AsTime()}
-	return out, unmarshalJSON(t.GetDataJson(), &out.Data, "timer data")
+	if err := unmarshalJSON(t.GetDataJson(), &out.Data, "timer data"); err != nil {
+		return Timer{}, err
+	}
+	return out, nil
 }
 
 func evaluateResponseToPB(r *EvaluateResponse) (*pb.EvaluateResponse, error) {

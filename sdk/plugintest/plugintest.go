@@ -7,6 +7,7 @@ package plugintest
 import (
 	"context"
 	"encoding/json"
+	"maps"
 	"slices"
 	"sync"
 	"testing"
@@ -204,9 +205,15 @@ func (h *TriggerHarness) evaluate(ev sdk.Event, timer *sdk.Timer) []sdk.Fire {
 	if key == "" {
 		h.t.Fatalf("event %q has no customer identity", ev.ID)
 	}
-	profile, ok := h.profiles[key]
-	if !ok || timer == nil {
-		profile = sdk.Profile{Customer: ev.Customer, Traits: ev.Traits}
+	profile := h.profiles[key]
+	if timer == nil {
+		// Like the host: the event's identity and traits are merged into
+		// the profile before rules see it.
+		profile.Customer = ev.Customer
+		traits := make(map[string]any, len(profile.Traits)+len(ev.Traits))
+		maps.Copy(traits, profile.Traits)
+		maps.Copy(traits, ev.Traits)
+		profile.Traits = traits
 		h.profiles[key] = profile
 	}
 	req := &sdk.EvaluateRequest{
