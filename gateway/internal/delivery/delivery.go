@@ -129,6 +129,13 @@ func (w *Worker) wait(ctx context.Context, rev int64, next time.Time) {
 	}
 }
 
+// RunOnce sends every message that is due now, once, and returns when the
+// next one not yet due will be (zero if none).
+func (w *Worker) RunOnce(ctx context.Context) (time.Time, error) {
+	next, _, err := w.pass(ctx)
+	return next, err
+}
+
 type pending struct {
 	key   string
 	rev   int64
@@ -156,9 +163,7 @@ func (w *Worker) pass(ctx context.Context) (time.Time, int64, error) {
 			continue
 		}
 		if e.NextAttemptAt.After(now) {
-			if next.IsZero() || e.NextAttemptAt.Before(next) {
-				next = e.NextAttemptAt
-			}
+			next = earliest(next, e.NextAttemptAt)
 			continue
 		}
 		if _, ok := byChannel[e.Channel]; !ok {
@@ -172,19 +177,29 @@ func (w *Worker) pass(ctx context.Context) (time.Time, int64, error) {
 	for _, name := range order {
 		ps := byChannel[name]
 		for start := 0; start < len(ps); start += w.batch {
-			w.sendBatch(ctx, name, ps[start:min(start+w.batch, len(ps))])
+			next = earliest(next, w.sendBatch(ctx, name, ps[start:min(start+w.batch, len(ps))]))
 		}
 	}
 	return next, resp.Header.Revision, nil
 }
 
-func (w *Worker) sendBatch(ctx context.Context, name string, ps []pending) {
+// earliest returns the earlier of two times, a zero time meaning "none".
+func earliest(a, b time.Time) time.Time {
+	if a.IsZero() || (!b.IsZero() && b.Before(a)) {
+		return b
+	}
+	return a
+}
+
+// sendBatch sends one channel's batch and settles every message; it
+// returns the earliest time a message of the batch was rescheduled for.
+func (w *Worker) sendBatch(ctx context.Context, name string, ps []pending) time.Time {
 	ch, ok := w.channels[name]
 	if !ok {
 		for _, p := range ps {
 			w.deadLetter(ctx, p, "channel "+name+" is not configured")
 		}
-		return
+		return time.Time{}
 	}
 	req := &sdk.SendRequest{Channel: name, Config: ch.Config}
 	var sent []pending
@@ -207,17 +222,18 @@ func (w *Worker) sendBatch(ctx context.Context, name string, ps []pending) {
 		req.Messages = append(req.Messages, msg)
 		sent = append(sent, p)
 	}
+	var next time.Time
 	if len(sent) == 0 {
-		return
+		return next
 	}
 	resp, err := ch.Plugin.Send(ctx, req)
 	if err != nil {
 		// The whole batch's outcome is unknown: retry every message. They
 		// carry idempotency keys, so a provider that did get one drops it.
 		for _, p := range sent {
-			w.retry(ctx, p, err.Error(), 0)
+			next = earliest(next, w.retry(ctx, p, err.Error(), 0))
 		}
-		return
+		return next
 	}
 	for i, r := range resp.Results {
 		p := sent[i]
@@ -227,9 +243,10 @@ func (w *Worker) sendBatch(ctx context.Context, name string, ps []pending) {
 		case sdk.StatusPermanent:
 			w.deadLetter(ctx, p, r.Error)
 		default:
-			w.retry(ctx, p, r.Error, r.RetryAfter)
+			next = earliest(next, w.retry(ctx, p, r.Error, r.RetryAfter))
 		}
 	}
+	return next
 }
 
 func (w *Worker) delivered(ctx context.Context, p pending, providerID string) {
@@ -240,25 +257,30 @@ func (w *Worker) delivered(ctx context.Context, p pending, providerID string) {
 	}
 }
 
-func (w *Worker) retry(ctx context.Context, p pending, reason string, retryAfter time.Duration) {
+// retry reschedules a message after a retryable failure, or dead-letters
+// it when it is out of attempts. It returns when the message is due again
+// (zero if it was not rescheduled).
+func (w *Worker) retry(ctx context.Context, p pending, reason string, retryAfter time.Duration) time.Time {
 	e := *p.entry
 	e.Attempts++
 	e.LastError = reason
 	if e.Attempts >= w.policy.MaxAttempts {
 		w.deadLetter(ctx, pending{key: p.key, rev: p.rev, entry: &e}, fmt.Sprintf("gave up after %d attempts: %s", e.Attempts, reason))
-		return
+		return time.Time{}
 	}
 	delay := w.policy.Delay(e.Attempts, retryAfter)
 	e.NextAttemptAt = w.now().Add(delay)
 	v, err := e.Encode()
 	if err != nil {
 		w.logger.Error("cannot reschedule message", "message_id", e.Message.ID, "error", err)
-		return
+		return time.Time{}
 	}
-	if w.guarded(ctx, p, clientv3.OpPut(p.key, v)) {
-		w.logger.Warn("delivery failed; will retry", "message_id", e.Message.ID, "channel", e.Channel,
-			"attempt", e.Attempts, "retry_in", delay.Round(time.Millisecond), "error", reason)
+	if !w.guarded(ctx, p, clientv3.OpPut(p.key, v)) {
+		return time.Time{}
 	}
+	w.logger.Warn("delivery failed; will retry", "message_id", e.Message.ID, "channel", e.Channel,
+		"attempt", e.Attempts, "retry_in", delay.Round(time.Millisecond), "error", reason)
+	return e.NextAttemptAt
 }
 
 func (w *Worker) deadLetter(ctx context.Context, p pending, reason string) {

@@ -103,6 +103,20 @@ func (e *Engine) Run(ctx context.Context) error {
 	}
 }
 
+// Drain processes passes until the log is empty and returns the number of
+// events consumed. It does not wait for new events; tests and tools use it
+// to process what is there deterministically.
+func (e *Engine) Drain(ctx context.Context) (int, error) {
+	total := 0
+	for {
+		n, _, err := e.pass(ctx, e.batch)
+		total += n
+		if err != nil || n == 0 {
+			return total, err
+		}
+	}
+}
+
 func sleep(ctx context.Context, d time.Duration) bool {
 	t := time.NewTimer(d)
 	defer t.Stop()
