@@ -6,7 +6,6 @@ package app
 import (
 	"context"
 	"fmt"
-	"path/filepath"
 
 	"github.com/hashicorp/hcl/v2"
 
@@ -45,7 +44,7 @@ func Prepare(ctx context.Context, cfg *config.Config, host *pluginhost.Host) (*P
 	for _, s := range cfg.Sources {
 		adapter, d := source.Build(source.Spec{
 			Name: s.Name, Kind: s.Kind, Secrets: s.Secrets, Body: s.Body, DefRange: s.DeclRange,
-			EvalContext: config.EvalContext(filepath.Dir(s.DeclRange.Filename)),
+			EvalContext: config.EvalContext(cfg.BaseDir),
 		})
 		diags = append(diags, d...)
 		if !d.HasErrors() {
@@ -70,7 +69,7 @@ func Prepare(ctx context.Context, cfg *config.Config, host *pluginhost.Host) (*P
 			diags = append(diags, pluginDiag(c.Plugin, err, c.PluginRange))
 			continue
 		}
-		raw, d := pluginConfig(ctx, handle, c.Config, c.ConfigRange, c.PluginRange)
+		raw, d := pluginConfig(ctx, handle, c.Config, cfg.BaseDir, c.ConfigRange, c.PluginRange)
 		diags = append(diags, d...)
 		if !d.HasErrors() {
 			plan.Channels[c.Name] = delivery.Channel{Name: c.Name, Plugin: handle, Config: raw}
@@ -83,7 +82,7 @@ func Prepare(ctx context.Context, cfg *config.Config, host *pluginhost.Host) (*P
 			diags = append(diags, pluginDiag(t.Plugin, err, t.PluginRange))
 			continue
 		}
-		raw, d := pluginConfig(ctx, handle, t.Config, t.ConfigRange, t.PluginRange)
+		raw, d := pluginConfig(ctx, handle, t.Config, cfg.BaseDir, t.ConfigRange, t.PluginRange)
 		diags = append(diags, d...)
 		if d.HasErrors() {
 			continue
@@ -99,12 +98,12 @@ func Prepare(ctx context.Context, cfg *config.Config, host *pluginhost.Host) (*P
 
 // pluginConfig decodes a config block against the plugin's schema and has
 // the plugin validate the result.
-func pluginConfig(ctx context.Context, p sdk.Describer, body hcl.Body, blockRange, pluginRange hcl.Range) (sdk.RawConfig, hcl.Diagnostics) {
+func pluginConfig(ctx context.Context, p sdk.Describer, body hcl.Body, baseDir string, blockRange, pluginRange hcl.Range) (sdk.RawConfig, hcl.Diagnostics) {
 	desc, err := p.Describe(ctx)
 	if err != nil {
 		return nil, hcl.Diagnostics{pluginDiag("", err, pluginRange)}
 	}
-	raw, diags := config.DecodePluginConfig(body, desc.Schema, config.EvalContext(filepath.Dir(blockRange.Filename)))
+	raw, diags := config.DecodePluginConfig(body, desc.Schema, config.EvalContext(baseDir))
 	if diags.HasErrors() {
 		return nil, diags
 	}

@@ -174,9 +174,6 @@ type Trigger struct {
 	ConfigRange hcl.Range
 	// Actions are the `action { }` blocks, at least one.
 	Actions []Action
-	// FrequencyCaps are the `frequency_cap { limit = 1  per = "48h" }`
-	// blocks: at most Limit sends per customer within Per.
-	FrequencyCaps []FrequencyCap
 	// DeclRange is the block header.
 	DeclRange hcl.Range
 }
@@ -187,16 +184,6 @@ type Action struct {
 	Channel string
 	// Template (template, optional) names a template block.
 	Template string
-	// DeclRange is the block header.
-	DeclRange hcl.Range
-}
-
-// FrequencyCap is a `frequency_cap { }` block in a trigger.
-type FrequencyCap struct {
-	// Limit (limit, required, > 0) is the most messages allowed in the window.
-	Limit int
-	// Per (per, required, a duration > 0) is the window's length.
-	Per time.Duration
 	// DeclRange is the block header.
 	DeclRange hcl.Range
 }

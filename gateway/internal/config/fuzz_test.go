@@ -1,10 +1,6 @@
 package config
 
 import (
-	"fmt"
-	"os"
-	"runtime"
-	"time"
 	"io"
 	"testing"
 
@@ -39,18 +35,7 @@ func FuzzLoadFiles(f *testing.F) {
 		sdk.Attr("step").Index(-1),
 	}
 	baseDir := f.TempDir()
-	time.AfterFunc(10*time.Second, func() {
-		buf := make([]byte, 4<<20)
-		n := runtime.Stack(buf, true)
-		os.WriteFile(fmt.Sprintf("/tmp/stack-%d.txt", os.Getpid()), buf[:n], 0o600)
-	})
 	f.Fuzz(func(t *testing.T, data []byte) {
-		tm := time.AfterFunc(2*time.Second, func() {
-			buf := make([]byte, 1<<20)
-			n := runtime.Stack(buf, true)
-			os.WriteFile(fmt.Sprintf("/tmp/hang-%d.txt", os.Getpid()), append(append([]byte(fmt.Sprintf("%q\n", data)), buf[:n]...)), 0o600)
-		})
-		defer tm.Stop()
 		cfg, diags := LoadFiles(map[string][]byte{"fuzz.hcl": data}, baseDir)
 		if cfg == nil {
 			t.Fatal("nil config")

@@ -100,7 +100,6 @@ type (
 		PluginRange   hcl.Range          `hcl:"plugin,attr_range"`
 		Configs       []*configHCL       `hcl:"config,block"`
 		Actions       []*actionHCL       `hcl:"action,block"`
-		FrequencyCaps []*frequencyCapHCL `hcl:"frequency_cap,block"`
 		DefRange      hcl.Range          `hcl:",def_range"`
 	}
 	actionHCL struct {
@@ -109,13 +108,6 @@ type (
 		Template      string    `hcl:"template,optional"`
 		TemplateRange hcl.Range `hcl:"template,attr_range"`
 		DefRange      hcl.Range `hcl:",def_range"`
-	}
-	frequencyCapHCL struct {
-		Limit      *int      `hcl:"limit"`
-		LimitRange hcl.Range `hcl:"limit,attr_range"`
-		Per        *string   `hcl:"per"`
-		PerRange   hcl.Range `hcl:"per,attr_range"`
-		DefRange   hcl.Range `hcl:",def_range"`
 	}
 	pluginHCL struct {
 		Name        string    `hcl:"name,label"`
@@ -258,7 +250,7 @@ func LoadFiles(files map[string][]byte, baseDir string) (*Config, hcl.Diagnostic
 	l.channels(all.Channels)
 	l.templates(all.Templates)
 	l.plugins(all.Plugins)
-	l.triggers(all.Triggers) // last: actions refer to channels and templates
+	l.triggers(all.Triggers, all.Channels, all.Templates) // last: actions refer to channels and templates
 	return cfg, l.diags
 }
 
@@ -600,13 +592,16 @@ func isHex64(s string) bool {
 	return true
 }
 
-func (l *loader) triggers(blocks []*triggerHCL) {
+// triggers checks actions against every declared channel and template,
+// including ones already reported as invalid or duplicate, so that one
+// mistake is reported once.
+func (l *loader) triggers(blocks []*triggerHCL, declChannels []*channelHCL, declTemplates []*templateHCL) {
 	channels := map[string]bool{}
-	for _, c := range l.cfg.Channels {
+	for _, c := range declChannels {
 		channels[c.Name] = true
 	}
 	templates := map[string]bool{}
-	for _, t := range l.cfg.Templates {
+	for _, t := range declTemplates {
 		templates[t.Name] = true
 	}
 	seen := newNames("trigger")
@@ -633,19 +628,6 @@ func (l *loader) triggers(blocks []*triggerHCL) {
 					"No template %q is defined. %s", a.Template, known("template", templates))
 			}
 			out.Actions = append(out.Actions, Action{Channel: a.Channel, Template: a.Template, DeclRange: a.DefRange})
-		}
-		for _, fc := range t.FrequencyCaps {
-			c := FrequencyCap{DeclRange: fc.DefRange}
-			if fc.Limit != nil {
-				c.Limit = *fc.Limit
-				if c.Limit <= 0 {
-					l.errorf(fc.LimitRange, "Invalid limit", "The limit of a frequency_cap must be at least 1; got %d.", c.Limit)
-				}
-			}
-			if fc.Per != nil {
-				c.Per, _ = l.duration(*fc.Per, fc.PerRange, "per")
-			}
-			out.FrequencyCaps = append(out.FrequencyCaps, c)
 		}
 		l.cfg.Triggers = append(l.cfg.Triggers, out)
 	}

@@ -65,10 +65,6 @@ trigger "abandoned_cart" {
     template = "cart_reminder"
   }
   action { channel = "log" }
-  frequency_cap {
-    limit = 1
-    per   = "48h"
-  }
 }
 
 plugin "crm" {
@@ -143,9 +139,6 @@ func TestLoadFilesFull(t *testing.T) {
 		tr.Actions[1].Channel != "log" || tr.Actions[1].Template != "" {
 		t.Errorf("trigger = %+v", tr)
 	}
-	if len(tr.FrequencyCaps) != 1 || tr.FrequencyCaps[0].Limit != 1 || tr.FrequencyCaps[0].Per != 48*time.Hour {
-		t.Errorf("frequency caps = %+v", tr.FrequencyCaps)
-	}
 
 	if len(cfg.Plugins) != 1 || cfg.Plugins[0].Path != "/etc/tg/bin/crm-trigger" ||
 		cfg.Plugins[0].SHA256 != "abcdef0123456789abcdef0123456789abcdef0123456789abcdef0123456789" {
@@ -218,7 +211,7 @@ func TestLoadFilesErrors(t *testing.T) {
 		{"bad listen", "gateway {\n  listen = \"8080\"\n}", "must be host:port", "a.hcl:2"},
 		{"bad log level", "gateway {\n\n  log_level = \"loud\"\n}", "must be one of trace, debug, info, warn or error", "a.hcl:3"},
 		{"bad duration", "gateway {\n  shutdown_timeout = \"15 seconds\"\n}", `invalid duration "15 seconds"`, "a.hcl:2"},
-		{"negative duration", "store {\n  dial_timeout = \"-1s\"\n}", "must be longer than zero", "a.hcl:2"},
+		{"zero duration", "store {\n  dial_timeout = \"0s\"\n}", "must be longer than zero", "a.hcl:2"},
 		{"store both", "store {\n  embedded = true\n  endpoints = [\"http://e:2379\"]\n}", "sets both embedded = true and endpoints", "a.hcl:3"},
 		{"store neither", "store {\n  embedded = false\n}", "sets embedded = false but gives no endpoints", "a.hcl:2"},
 		{"empty endpoint", "store {\n  endpoints = [\"\"]\n}", "must not contain empty strings", "a.hcl:2"},
@@ -245,10 +238,6 @@ func TestLoadFilesErrors(t *testing.T) {
 		{"undefined template", "channel \"email\" {\n  plugin = \"smtp\"\n}\ntrigger \"t\" {\n  plugin = \"event\"\n  action {\n    channel = \"email\"\n    template = \"nope\"\n  }\n}",
 			`No template "nope" is defined. Define it with a template block`, "a.hcl:8"},
 		{"two config blocks", "channel \"c\" {\n  plugin = \"log\"\n  config {}\n  config {}\n}", "more than one config block; the first is at a.hcl:3", "a.hcl:4"},
-		{"bad frequency cap", "channel \"c\" {\n  plugin = \"log\"\n}\ntrigger \"t\" {\n  plugin = \"event\"\n  action { channel = \"c\" }\n  frequency_cap {\n    limit = 0\n    per = \"1w\"\n  }\n}",
-			"limit of a frequency_cap must be at least 1", "a.hcl:8"},
-		{"bad frequency cap per", "channel \"c\" {\n  plugin = \"log\"\n}\ntrigger \"t\" {\n  plugin = \"event\"\n  action { channel = \"c\" }\n  frequency_cap {\n    limit = 1\n    per = \"1w\"\n  }\n}",
-			`invalid duration "1w"`, "a.hcl:9"},
 		{"short sha256", "plugin \"p\" {\n  path = \"x\"\n  sha256 = \"abc\"\n}", "must be 64 hexadecimal characters", "a.hcl:3"},
 		{"non-hex sha256", "plugin \"p\" {\n  path = \"x\"\n  sha256 = \"" + strings.Repeat("g", 64) + "\"\n}", "must be 64 hexadecimal characters", "a.hcl:3"},
 		{"empty plugin path", "plugin \"p\" {\n  path = \"\"\n}", `The path of plugin "p" must not be empty`, "a.hcl:2"},
@@ -266,6 +255,16 @@ func TestLoadFilesErrors(t *testing.T) {
 			wantDiag(t, diags, tt.text, tt.at)
 		})
 	}
+}
+
+func TestLoadFilesReportsOnce(t *testing.T) {
+	t.Parallel()
+	// An invalid channel name is one error, not also an unknown channel.
+	_, diags := LoadFiles(one("channel \"Email\" {\n  plugin = \"smtp\"\n}\ntrigger \"t\" {\n  plugin = \"event\"\n  action { channel = \"Email\" }\n}\n"), ".")
+	if len(diags) != 1 {
+		t.Errorf("got %d diagnostics, want 1:\n%s", len(diags), listDiags(diags))
+	}
+	wantDiag(t, diags, "is not valid", "a.hcl:1")
 }
 
 func TestLoadDirectory(t *testing.T) {

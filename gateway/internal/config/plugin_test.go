@@ -293,6 +293,15 @@ func TestDecodePluginConfigSourceBody(t *testing.T) {
 	if want := `{"map":{"when":"event.type == \"a\""}}`; string(raw) != want {
 		t.Errorf("raw = %s, want %s", raw, want)
 	}
+
+	// A caller that takes part of the body first keeps the source too.
+	_, rest, diags := cfg.Sources[0].Body.PartialContent(&hcl.BodySchema{})
+	noErrors(t, diags)
+	raw, diags = DecodePluginConfig(rest, schema, EvalContext("."))
+	noErrors(t, diags)
+	if want := `{"map":{"when":"event.type == \"a\""}}`; string(raw) != want {
+		t.Errorf("after PartialContent: raw = %s, want %s", raw, want)
+	}
 }
 
 func TestDecodePluginConfigWithoutSource(t *testing.T) {

@@ -1,0 +1,208 @@
+package ingest_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+	"github.com/hashicorp/hcl/v2"
+
+	"github.com/triggergate/triggergate/gateway/internal/eventlog"
+	"github.com/triggergate/triggergate/gateway/internal/ingest"
+	"github.com/triggergate/triggergate/gateway/internal/source"
+	"github.com/triggergate/triggergate/gateway/internal/store"
+	"github.com/triggergate/triggergate/sdk"
+)
+
+// memLog is an in-memory Appender with the event log's dedupe contract.
+type memLog struct {
+	mu     sync.Mutex
+	seen   map[string][]string
+	events []sdk.Event
+	err    error
+}
+
+func (m *memLog) Append(_ context.Context, src, deliveryID string, events []sdk.Event) (eventlog.AppendResult, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.err != nil {
+		return eventlog.AppendResult{}, m.err
+	}
+	if ids, ok := m.seen[src+"/"+deliveryID]; ok && deliveryID != "" {
+		return eventlog.AppendResult{EventIDs: ids, Duplicate: true}, nil
+	}
+	var ids []string
+	for _, ev := range events {
+		ids = append(ids, ev.ID)
+	}
+	m.seen[src+"/"+deliveryID] = ids
+	m.events = append(m.events, events...)
+	return eventlog.AppendResult{EventIDs: ids}, nil
+}
+
+func newHandler(t testing.TB, lg ingest.Appender) *ingest.Handler {
+	t.Helper()
+	adapter, diags := source.Build(source.Spec{Name: "app", Kind: "json", Body: hcl.EmptyBody()})
+	if diags.HasErrors() {
+		t.Fatal(diags.Error())
+	}
+	now := time.Date(2026, 11, 22, 10, 0, 0, 0, time.UTC)
+	return ingest.New([]ingest.Source{{Name: "app", Kind: "json", Adapter: adapter, MaxBodyBytes: 4096}},
+		lg, hclog.NewNullLogger(), ingest.WithClock(func() time.Time { return now }))
+}
+
+func post(h http.Handler, path, contentType, body string) *httptest.ResponseRecorder {
+	req := httptest.NewRequest(http.MethodPost, path, strings.NewReader(body))
+	req.Header.Set("Content-Type", contentType)
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, req)
+	return rec
+}
+
+const good = `{"id":"d-1","type":"order.placed","occurred_at":"2026-11-22T09:59:00Z","customer":{"email":"Jane@Example.com"}}`
+
+func TestAcceptStampsEvents(t *testing.T) {
+	t.Parallel()
+	lg := &memLog{seen: map[string][]string{}}
+	h := newHandler(t, lg)
+
+	rec := post(h, "/v1/webhooks/app", "application/json", good)
+	if rec.Code != http.StatusAccepted {
+		t.Fatalf("status %d: %s", rec.Code, rec.Body)
+	}
+	var ans struct {
+		Accepted int      `json:"accepted"`
+		EventIDs []string `json:"event_ids"`
+	}
+	if err := json.Unmarshal(rec.Body.Bytes(), &ans); err != nil {
+		t.Fatal(err)
+	}
+	ev := lg.events[0]
+	if ans.Accepted != 1 || ans.EventIDs[0] != ev.ID {
+		t.Fatalf("answer %+v for event %s", ans, ev.ID)
+	}
+	if ev.Source != "app" || ev.SourceKind != "json" || ev.DeliveryID != "d-1" ||
+		!ev.ReceivedAt.Equal(time.Date(2026, 11, 22, 10, 0, 0, 0, time.UTC)) ||
+		!ev.OccurredAt.Equal(time.Date(2026, 11, 22, 9, 59, 0, 0, time.UTC)) {
+		t.Fatalf("event not stamped: %+v", ev)
+	}
+	if want := ingest.EventID("app", "d-1", 0, ev.OccurredAt); ev.ID != want {
+		t.Fatalf("event id %s, want the deterministic %s", ev.ID, want)
+	}
+
+	dup := post(h, "/v1/webhooks/app", "application/json", good)
+	if dup.Code != http.StatusOK || !strings.Contains(dup.Body.String(), `"duplicate":true`) ||
+		!strings.Contains(dup.Body.String(), ev.ID) {
+		t.Fatalf("repeat: %d %s", dup.Code, dup.Body)
+	}
+	if len(lg.events) != 1 {
+		t.Fatalf("log holds %d events after a repeat, want 1", len(lg.events))
+	}
+}
+
+func TestEventID(t *testing.T) {
+	t.Parallel()
+	at := time.Date(2026, 11, 22, 10, 0, 0, 0, time.UTC)
+	a := ingest.EventID("shop", "d-1", 0, at)
+	if a != ingest.EventID("shop", "d-1", 0, at) {
+		t.Fatal("same delivery, different ids")
+	}
+	for _, other := range []string{
+		ingest.EventID("shop2", "d-1", 0, at), ingest.EventID("shop", "d-2", 0, at), ingest.EventID("shop", "d-1", 1, at),
+	} {
+		if other == a {
+			t.Fatalf("distinct deliveries share id %s", a)
+		}
+	}
+	if r1, r2 := ingest.EventID("shop", "", 0, at), ingest.EventID("shop", "", 0, at); r1 == r2 {
+		t.Fatal("ids without a delivery id must be random")
+	}
+	if len(a) != 26 {
+		t.Fatalf("id %q is not a ULID", a)
+	}
+}
+
+func TestStoreFailures(t *testing.T) {
+	t.Parallel()
+	for _, c := range []struct {
+		err    error
+		status int
+		code   string
+	}{
+		{errors.New("etcd timed out"), http.StatusServiceUnavailable, "store_unavailable"},
+		{store.ErrNoSpace, http.StatusServiceUnavailable, "store_full"},
+		{eventlog.ErrTooLarge, http.StatusRequestEntityTooLarge, "too_many_events"},
+	} {
+		h := newHandler(t, &memLog{seen: map[string][]string{}, err: c.err})
+		rec := post(h, "/v1/webhooks/app", "application/json", good)
+		if rec.Code != c.status || !strings.Contains(rec.Body.String(), `"code":"`+c.code+`"`) {
+			t.Fatalf("%v: %d %s, want %d %s", c.err, rec.Code, rec.Body, c.status, c.code)
+		}
+		if c.status == http.StatusServiceUnavailable && rec.Header().Get("Retry-After") == "" {
+			t.Fatalf("%v: 503 without Retry-After", c.err)
+		}
+	}
+}
+
+func TestRoutes(t *testing.T) {
+	t.Parallel()
+	h := newHandler(t, &memLog{seen: map[string][]string{}})
+	for _, c := range []struct {
+		method, path string
+		status       int
+	}{
+		{http.MethodGet, "/healthz", 200},
+		{http.MethodGet, "/readyz", 200},
+		{http.MethodGet, "/v1/webhooks/app", 405},
+		{http.MethodPost, "/nope", 404},
+		{http.MethodPost, "/v1/webhooks/other", 404},
+	} {
+		req := httptest.NewRequest(c.method, c.path, strings.NewReader(good))
+		req.Header.Set("Content-Type", "application/json")
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		if rec.Code != c.status || rec.Header().Get("Content-Type") != "application/json" {
+			t.Fatalf("%s %s = %d (%s), want %d JSON", c.method, c.path, rec.Code, rec.Header().Get("Content-Type"), c.status)
+		}
+	}
+}
+
+// FuzzWebhook throws arbitrary bodies and content types at the front door:
+// it must never panic, must answer one of the contract's codes with a JSON
+// body, and must never send a 2xx for an event the log did not take.
+func FuzzWebhook(f *testing.F) {
+	f.Add("application/json", good)
+	f.Add("application/json", `[{"type":"a","customer":{"id":"1"}},{"type":"b","customer":{"id":"2"}}]`)
+	f.Add("application/json", `{"type":"x"}`)
+	f.Add("text/plain", "hello")
+	f.Add("application/json", strings.Repeat("[", 100))
+	f.Fuzz(func(t *testing.T, contentType, body string) {
+		lg := &memLog{seen: map[string][]string{}}
+		rec := post(newHandler(t, lg), "/v1/webhooks/app", contentType, body)
+		switch rec.Code {
+		case 200, 202:
+			var ans struct {
+				EventIDs []string `json:"event_ids"`
+			}
+			if err := json.Unmarshal(rec.Body.Bytes(), &ans); err != nil {
+				t.Fatalf("2xx body %q: %v", rec.Body, err)
+			}
+			if len(ans.EventIDs) != len(lg.events) {
+				t.Fatalf("answered %d ids for %d committed events", len(ans.EventIDs), len(lg.events))
+			}
+		case 400, 413, 415:
+			if !json.Valid(rec.Body.Bytes()) {
+				t.Fatalf("error body is not JSON: %q", rec.Body)
+			}
+		default:
+			t.Fatalf("unexpected status %d: %s", rec.Code, rec.Body)
+		}
+	})
+}
