@@ -94,13 +94,13 @@ type (
 		DefRange  hcl.Range `hcl:",def_range"`
 	}
 	triggerHCL struct {
-		Name          string             `hcl:"name,label"`
-		NameRange     hcl.Range          `hcl:"name,label_range"`
-		Plugin        string             `hcl:"plugin"`
-		PluginRange   hcl.Range          `hcl:"plugin,attr_range"`
-		Configs       []*configHCL       `hcl:"config,block"`
-		Actions       []*actionHCL       `hcl:"action,block"`
-		DefRange      hcl.Range          `hcl:",def_range"`
+		Name        string       `hcl:"name,label"`
+		NameRange   hcl.Range    `hcl:"name,label_range"`
+		Plugin      string       `hcl:"plugin"`
+		PluginRange hcl.Range    `hcl:"plugin,attr_range"`
+		Configs     []*configHCL `hcl:"config,block"`
+		Actions     []*actionHCL `hcl:"action,block"`
+		DefRange    hcl.Range    `hcl:",def_range"`
 	}
 	actionHCL struct {
 		Channel       string    `hcl:"channel"`
