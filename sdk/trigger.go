@@ -59,8 +59,9 @@ type Result struct {
 	CancelTimers []string
 	// Fires are journey steps that are due now.
 	Fires []Fire
-	// Err reports that this item could not be evaluated. The host records
-	// it and retries the event; the other items stand.
+	// Err reports that this item could not be evaluated. The host keeps
+	// the event, with this error, in its dead-letter records for the rule
+	// (to inspect and replay); the other items stand.
 	Err string
 }
 

@@ -616,7 +616,7 @@ func (l *loader) triggers(blocks []*triggerHCL, declChannels []*channelHCL, decl
 		}
 		if len(t.Actions) == 0 {
 			l.errorf(t.DefRange, "Missing action",
-				"The trigger %q has no action block. Add at least one, e.g. action { channel = \"email\"  template = \"welcome\" }.", t.Name)
+				"The trigger %q has no action block. Add at least one, e.g. action { channel = \"email\" }.", t.Name)
 		}
 		for _, a := range t.Actions {
 			if a.Channel != "" && !channels[a.Channel] {

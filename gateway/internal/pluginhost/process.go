@@ -5,7 +5,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
-	"os/exec"
 	"sync"
 	"time"
 
@@ -82,12 +81,13 @@ func (p *process) start(ctx context.Context) error {
 	client := plugin.NewClient(&plugin.ClientConfig{
 		HandshakeConfig:  sdk.Handshake,
 		Plugins:          sdk.HostPlugins(),
-		Cmd:              exec.Command(p.spec.Path),
+		Cmd:              command(p.spec.Path),
 		SecureConfig:     secure,
 		AllowedProtocols: []plugin.Protocol{plugin.ProtocolGRPC},
 		AutoMTLS:         true,
 		StartTimeout:     p.host.startWait,
-		Logger:           p.host.log.Named(p.spec.Name),
+		// go-plugin names the plugin's own log lines after its binary.
+		Logger: p.host.log.With("plugin", p.spec.Name),
 	})
 	rpc, err := client.Client()
 	if err != nil {

@@ -14,6 +14,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -181,6 +182,8 @@ type Store struct {
 
 	closeOnce sync.Once
 	closeErr  error
+	// closing quiets etcd's own logging once Close has begun.
+	closing atomic.Bool
 }
 
 // Open starts embedded etcd or dials the external cluster, according to
@@ -194,7 +197,7 @@ func Open(ctx context.Context, cfg Config, log hclog.Logger) (*Store, error) {
 		return nil, err
 	}
 	s := &Store{cfg: cfg, log: log}
-	zl := newZapLogger(log.Named("etcd"))
+	zl := newZapLogger(log.Named("etcd"), &s.closing)
 
 	endpoints := cfg.Endpoints
 	if cfg.Embedded {
@@ -327,6 +330,7 @@ func (s *Store) Ready(ctx context.Context) error {
 // has stopped. Calling it again returns the first result.
 func (s *Store) Close() error {
 	s.closeOnce.Do(func() {
+		s.closing.Store(true)
 		if s.client != nil {
 			if err := s.client.Close(); err != nil && !errors.Is(err, context.Canceled) {
 				s.closeErr = fmt.Errorf("closing etcd client: %w", err)
