@@ -3,6 +3,9 @@ package sdk
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
+	"math"
+	"time"
 
 	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/ext/tryfunc"
@@ -114,11 +117,11 @@ func (e Expression) eval(ev *Event, profile *Profile) (cty.Value, error) {
 	if e.expr == nil {
 		return cty.NilVal, fmt.Errorf("empty expression")
 	}
-	evVal, err := toCty(ev)
+	evVal, err := eventValue(ev)
 	if err != nil {
 		return cty.NilVal, fmt.Errorf("converting event: %w", err)
 	}
-	custVal, err := toCty(profile)
+	custVal, err := profileValue(profile)
 	if err != nil {
 		return cty.NilVal, fmt.Errorf("converting customer: %w", err)
 	}
@@ -154,9 +157,127 @@ func ExpressionFunctions() map[string]function.Function {
 	}
 }
 
-// toCty converts any JSON-marshalable value to a cty value of its implied
-// type, which is how expressions see events and profiles.
-func toCty(v any) (cty.Value, error) {
+// eventValue is the event as expressions see it: its JSON form, with
+// every field present (empty rather than missing) so that conditions on an
+// empty field read naturally.
+func eventValue(ev *Event) (cty.Value, error) {
+	props, err := anyValue(ev.Properties)
+	if err != nil {
+		return cty.NilVal, fmt.Errorf("properties: %w", err)
+	}
+	traits, err := anyValue(ev.Traits)
+	if err != nil {
+		return cty.NilVal, fmt.Errorf("traits: %w", err)
+	}
+	return cty.ObjectVal(map[string]cty.Value{
+		"id":          cty.StringVal(ev.ID),
+		"type":        cty.StringVal(ev.Type),
+		"source":      cty.StringVal(ev.Source),
+		"source_kind": cty.StringVal(ev.SourceKind),
+		"delivery_id": cty.StringVal(ev.DeliveryID),
+		"occurred_at": timeValue(ev.OccurredAt),
+		"received_at": timeValue(ev.ReceivedAt),
+		"customer":    customerValue(&ev.Customer, nil),
+		"properties":  props,
+		"traits":      traits,
+	}), nil
+}
+
+// profileValue is the customer as expressions see it.
+func profileValue(p *Profile) (cty.Value, error) {
+	traits, err := anyValue(p.Traits)
+	if err != nil {
+		return cty.NilVal, fmt.Errorf("traits: %w", err)
+	}
+	return customerValue(&p.Customer, map[string]cty.Value{
+		"traits":   traits,
+		"timezone": cty.StringVal(p.Timezone),
+	}), nil
+}
+
+func customerValue(c *Customer, extra map[string]cty.Value) cty.Value {
+	ext := make(map[string]cty.Value, len(c.ExternalIDs))
+	for k, v := range c.ExternalIDs {
+		ext[k] = cty.StringVal(v)
+	}
+	attrs := map[string]cty.Value{
+		"id":           cty.StringVal(c.ID),
+		"email":        cty.StringVal(c.Email),
+		"phone":        cty.StringVal(c.Phone),
+		"anonymous_id": cty.StringVal(c.AnonymousID),
+		"external_ids": cty.ObjectVal(ext),
+	}
+	maps.Copy(attrs, extra)
+	return cty.ObjectVal(attrs)
+}
+
+func timeValue(t time.Time) cty.Value {
+	if t.IsZero() {
+		return cty.StringVal("")
+	}
+	return cty.StringVal(t.UTC().Format(time.RFC3339Nano))
+}
+
+// maxValueDepth bounds nesting in event data converted for expressions.
+const maxValueDepth = 64
+
+// anyValue converts JSON-shaped Go data (what encoding/json decodes into
+// an any) to cty without a JSON round trip. Objects become cty objects,
+// arrays tuples, so that expressions index them as they would JSON. Other
+// Go types fall back to their JSON form.
+func anyValue(v any) (cty.Value, error) { return anyValueDepth(v, 0) }
+
+func anyValueDepth(v any, depth int) (cty.Value, error) {
+	if depth > maxValueDepth {
+		return cty.NilVal, fmt.Errorf("data nests deeper than %d levels", maxValueDepth)
+	}
+	switch x := v.(type) {
+	case nil:
+		return cty.NullVal(cty.DynamicPseudoType), nil
+	case string:
+		return cty.StringVal(x), nil
+	case bool:
+		return cty.BoolVal(x), nil
+	case float64:
+		if math.IsNaN(x) || math.IsInf(x, 0) {
+			return cty.NilVal, fmt.Errorf("number %v is not finite", x)
+		}
+		return cty.NumberFloatVal(x), nil
+	case int:
+		return cty.NumberIntVal(int64(x)), nil
+	case int64:
+		return cty.NumberIntVal(x), nil
+	case json.Number:
+		return cty.ParseNumberVal(x.String())
+	case map[string]any:
+		attrs := make(map[string]cty.Value, len(x))
+		for k, e := range x {
+			cv, err := anyValueDepth(e, depth+1)
+			if err != nil {
+				return cty.NilVal, err
+			}
+			attrs[k] = cv
+		}
+		return cty.ObjectVal(attrs), nil
+	case []any:
+		if len(x) == 0 {
+			return cty.EmptyTupleVal, nil
+		}
+		elems := make([]cty.Value, len(x))
+		for i, e := range x {
+			cv, err := anyValueDepth(e, depth+1)
+			if err != nil {
+				return cty.NilVal, err
+			}
+			elems[i] = cv
+		}
+		return cty.TupleVal(elems), nil
+	}
+	return jsonValue(v)
+}
+
+// jsonValue converts any JSON-marshalable value through its JSON form.
+func jsonValue(v any) (cty.Value, error) {
 	b, err := json.Marshal(v)
 	if err != nil {
 		return cty.NilVal, err

@@ -24,7 +24,7 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-func newHost(t *testing.T, opts ...pluginhost.Option) *pluginhost.Host {
+func newHost(t testing.TB, opts ...pluginhost.Option) *pluginhost.Host {
 	t.Helper()
 	dir := pluginhosttest.Build(t, "plugins/event", "plugins/log")
 	opts = append([]pluginhost.Option{
