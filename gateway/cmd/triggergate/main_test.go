@@ -7,7 +7,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -231,7 +230,7 @@ func TestServeShutsDownCleanly(t *testing.T) {
 		t.Fatalf("serve did not stop within 30s of SIGTERM:\n%s", logs.String())
 	}
 	for _, name := range []string{"event", "log"} {
-		if pids := processesRunning(t, filepath.Join(pluginDir, name)); len(pids) > 0 {
+		if pids := pluginhosttest.PIDs(t, filepath.Join(pluginDir, name)); len(pids) > 0 {
 			t.Fatalf("plugin %s still running after shutdown: %v", name, pids)
 		}
 	}
@@ -245,7 +244,7 @@ func TestServeShutsDownCleanly(t *testing.T) {
 func TestKilledGatewayLeavesNoPlugins(t *testing.T) {
 	path, pluginDir := writeConfig(t, goodRules)
 	cmd, _, _ := startServe(t, buildBinary(t), path)
-	if pids := processesRunning(t, filepath.Join(pluginDir, "log")); len(pids) != 1 {
+	if pids := pluginhosttest.PIDs(t, filepath.Join(pluginDir, "log")); len(pids) != 1 {
 		t.Fatalf("log plugin processes before the kill: %v", pids)
 	}
 	if err := cmd.Process.Kill(); err != nil {
@@ -254,7 +253,7 @@ func TestKilledGatewayLeavesNoPlugins(t *testing.T) {
 	_ = cmd.Wait()
 	deadline := time.Now().Add(10 * time.Second)
 	for _, name := range []string{"event", "log"} {
-		for len(processesRunning(t, filepath.Join(pluginDir, name))) > 0 {
+		for len(pluginhosttest.PIDs(t, filepath.Join(pluginDir, name))) > 0 {
 			if time.Now().After(deadline) {
 				t.Fatalf("plugin %s outlived its SIGKILLed gateway", name)
 			}
@@ -300,29 +299,4 @@ func grepLine(s, substr string) string {
 		}
 	}
 	return ""
-}
-
-func processesRunning(t *testing.T, path string) []int {
-	t.Helper()
-	entries, _ := os.ReadDir("/proc")
-	var pids []int
-	for _, e := range entries {
-		pid, err := strconv.Atoi(e.Name())
-		if err != nil {
-			continue
-		}
-		cmd, err := os.ReadFile(filepath.Join("/proc", e.Name(), "cmdline"))
-		if err != nil {
-			continue
-		}
-		argv0, _, _ := bytes.Cut(cmd, []byte{0})
-		if string(argv0) != path {
-			continue
-		}
-		if st, err := os.ReadFile(filepath.Join("/proc", e.Name(), "stat")); err == nil && bytes.Contains(st, []byte(") Z ")) {
-			continue
-		}
-		pids = append(pids, pid)
-	}
-	return pids
 }

@@ -1,7 +1,6 @@
 package app_test
 
 import (
-	"bytes"
 	"context"
 	"crypto/hmac"
 	"crypto/sha256"
@@ -399,7 +398,7 @@ func TestChannelPluginKilledMidRun(t *testing.T) {
 		t.Fatalf("delivery: %d %v", status, ans)
 	}
 	first := rc.next(t) // the plugin is now blocked inside its HTTP call
-	pids := pidsOf(t, filepath.Join(g.pluginDir, "webhook"))
+	pids := pluginhosttest.PIDs(t, filepath.Join(g.pluginDir, "webhook"))
 	if len(pids) != 1 {
 		t.Fatalf("webhook plugin processes: %v, want exactly one", pids)
 	}
@@ -417,36 +416,7 @@ func TestChannelPluginKilledMidRun(t *testing.T) {
 	if b := decodeHook(t, again); b.Data.Event.DeliveryID != "o-kill" {
 		t.Fatalf("retried message is for %q", b.Data.Event.DeliveryID)
 	}
-	if now := pidsOf(t, filepath.Join(g.pluginDir, "webhook")); len(now) != 1 || now[0] == pids[0] {
+	if now := pluginhosttest.PIDs(t, filepath.Join(g.pluginDir, "webhook")); len(now) != 1 || now[0] == pids[0] {
 		t.Fatalf("webhook plugin after restart: %v (killed %d)", now, pids[0])
 	}
-}
-
-// pidsOf lists live processes running the binary at path.
-func pidsOf(t *testing.T, path string) []int {
-	t.Helper()
-	entries, err := os.ReadDir("/proc")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var pids []int
-	for _, e := range entries {
-		pid, err := strconv.Atoi(e.Name())
-		if err != nil {
-			continue
-		}
-		cmd, err := os.ReadFile(filepath.Join("/proc", e.Name(), "cmdline"))
-		if err != nil {
-			continue
-		}
-		argv0, _, _ := bytes.Cut(cmd, []byte{0})
-		if string(argv0) != path {
-			continue
-		}
-		if st, err := os.ReadFile(filepath.Join("/proc", e.Name(), "stat")); err == nil && bytes.Contains(st, []byte(") Z ")) {
-			continue // a zombie waiting to be reaped
-		}
-		pids = append(pids, pid)
-	}
-	return pids
 }

@@ -197,12 +197,7 @@ type Info struct {
 
 // Processes lists the plugins the host has handles for, by name.
 func (h *Host) Processes() []Info {
-	h.mu.Lock()
-	procs := make([]*process, 0, len(h.procs))
-	for _, p := range h.procs {
-		procs = append(procs, p)
-	}
-	h.mu.Unlock()
+	procs := h.snapshot()
 	out := make([]Info, 0, len(procs))
 	for _, p := range procs {
 		out = append(out, p.info())
@@ -214,18 +209,24 @@ func (h *Host) Processes() []Info {
 // Ping checks that every plugin the host has a handle for answers,
 // restarting any that died. It is the plugin part of /readyz.
 func (h *Host) Ping(ctx context.Context) error {
-	h.mu.Lock()
-	procs := make([]*process, 0, len(h.procs))
-	for _, p := range h.procs {
-		procs = append(procs, p)
-	}
-	h.mu.Unlock()
-	for _, p := range procs {
+	for _, p := range h.snapshot() {
 		if _, err := p.describe(ctx); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// snapshot returns the current processes, so that slow work on them does
+// not hold the host's lock.
+func (h *Host) snapshot() []*process {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	procs := make([]*process, 0, len(h.procs))
+	for _, p := range h.procs {
+		procs = append(procs, p)
+	}
+	return procs
 }
 
 // Close stops every plugin process.

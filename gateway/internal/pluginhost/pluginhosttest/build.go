@@ -3,9 +3,11 @@
 package pluginhosttest
 
 import (
+	"bytes"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -70,4 +72,35 @@ func moduleRoot(t testing.TB) string {
 		t.Fatal("finding the module root: not inside the module")
 	}
 	return filepath.Dir(mod)
+}
+
+// PIDs lists the live processes (zombies excluded) whose program is the
+// binary at path: how tests find a plugin process to kill, or check that
+// none was left behind.
+func PIDs(t testing.TB, path string) []int {
+	t.Helper()
+	entries, err := os.ReadDir("/proc")
+	if err != nil {
+		t.Fatalf("listing processes: %v", err)
+	}
+	var pids []int
+	for _, e := range entries {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		cmdline, err := os.ReadFile(filepath.Join("/proc", e.Name(), "cmdline"))
+		if err != nil {
+			continue // the process ended meanwhile
+		}
+		argv0, _, _ := bytes.Cut(cmdline, []byte{0})
+		if string(argv0) != path {
+			continue
+		}
+		if st, err := os.ReadFile(filepath.Join("/proc", e.Name(), "stat")); err == nil && bytes.Contains(st, []byte(") Z ")) {
+			continue
+		}
+		pids = append(pids, pid)
+	}
+	return pids
 }
