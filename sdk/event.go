@@ -43,14 +43,16 @@ type Customer struct {
 }
 
 // Key returns the identity the gateway groups a customer's events by: the
-// resolved id, else the email, else an external id, else the anonymous id.
-// It is empty when the customer carries no identity at all.
+// resolved id, else the email, else the phone, else an external id, else
+// the anonymous id. It is empty when the customer carries no identity.
 func (c Customer) Key() string {
 	switch {
 	case c.ID != "":
 		return "id:" + c.ID
 	case c.Email != "":
 		return "email:" + c.Email
+	case c.Phone != "":
+		return "phone:" + c.Phone
 	}
 	for _, k := range slices.Sorted(maps.Keys(c.ExternalIDs)) {
 		if v := c.ExternalIDs[k]; v != "" {

@@ -14,7 +14,7 @@ func TestCustomerKey(t *testing.T) {
 		{"then an external id, lowest kind first", Customer{ExternalIDs: map[string]string{"stripe": "cus_1", "hubspot": "9"}, AnonymousID: "x"}, "ext:hubspot:9"},
 		{"empty external ids are skipped", Customer{ExternalIDs: map[string]string{"a": "", "b": "2"}}, "ext:b:2"},
 		{"then the anonymous id", Customer{ExternalIDs: map[string]string{"a": ""}, AnonymousID: "anon1"}, "anon:anon1"},
-		{"phone alone is no identity", Customer{Phone: "+15550100"}, ""},
+		{"then the phone", Customer{Phone: "+15550100", ExternalIDs: map[string]string{"shopify": "1"}}, "phone:+15550100"},
 		{"nothing", Customer{}, ""},
 	}
 	for _, tc := range tests {

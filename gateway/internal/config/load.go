@@ -452,13 +452,18 @@ func (l *loader) store(blocks []*storeHCL) {
 	embeddedOnly(&out.ClientURL, s.ClientURL, s.ClientURLRange, "client_url")
 	embeddedOnly(&out.PeerURL, s.PeerURL, s.PeerURLRange, "peer_url")
 	if s.Prefix != nil {
-		if *s.Prefix == "" {
+		switch {
+		case *s.Prefix == "":
 			l.errorf(s.PrefixRange, "Invalid prefix", "The prefix attribute must not be empty; leave it out for the default %q.", DefaultPrefix)
-		} else {
+		case !strings.HasSuffix(*s.Prefix, "/"):
+			l.errorf(s.PrefixRange, "Invalid prefix", "The prefix must end in \"/\", e.g. %q.", *s.Prefix+"/")
+		default:
 			out.Prefix = *s.Prefix
 		}
 	}
-	if s.QuotaMB != nil {
+	if s.QuotaMB != nil && !out.Embedded {
+		l.errorf(s.QuotaMBRange, "Setting for the embedded store only", "The quota_mb attribute applies only to the embedded store; set the quota on the etcd cluster itself.")
+	} else if s.QuotaMB != nil {
 		const maxMB = 1 << 20 // 1 TiB, far above what etcd handles well
 		if *s.QuotaMB <= 0 || *s.QuotaMB > maxMB {
 			l.errorf(s.QuotaMBRange, "Invalid quota_mb", "The quota_mb attribute must be between 1 and %d (MiB); got %d.", maxMB, *s.QuotaMB)

@@ -24,7 +24,7 @@ gateway {
 store {
   endpoints    = ["http://etcd-1:2379", "http://etcd-2:2379"]
   prefix       = "/tg/"
-  quota_mb     = 512
+  # quota_mb would be an error here: it applies only to the embedded store
   dial_timeout = "2s"
 }
 
@@ -93,7 +93,7 @@ func TestLoadFilesFull(t *testing.T) {
 
 	st := cfg.Store
 	if st.Embedded || !reflect.DeepEqual(st.Endpoints, []string{"http://etcd-1:2379", "http://etcd-2:2379"}) ||
-		st.Prefix != "/tg/" || st.QuotaBytes != 512<<20 || st.DialTimeout != 2*time.Second {
+		st.Prefix != "/tg/" || st.DialTimeout != 2*time.Second {
 		t.Errorf("store = %+v", st)
 	}
 
@@ -453,5 +453,20 @@ func TestWriteDiagnostics(t *testing.T) {
 	}
 	if strings.Contains(out, "\x1b[") {
 		t.Errorf("output has colour codes:\n%s", out)
+	}
+}
+
+func TestStoreSettingsServeWouldRefuse(t *testing.T) {
+	t.Parallel()
+	for name, c := range map[string]struct{ src, want, at string }{
+		"prefix without slash": {"store {\n  prefix = \"/tg\"\n}\n", `must end in "/"`, "a.hcl:2"},
+		"quota with endpoints": {"store {\n  endpoints = [\"http://etcd:2379\"]\n  quota_mb = 10\n}\n", "only to the embedded store", "a.hcl:3"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			_, diags := LoadFiles(map[string][]byte{"a.hcl": []byte(c.src)}, t.TempDir())
+			if !diags.HasErrors() || !strings.Contains(diags.Error(), c.want) || !strings.Contains(diags.Error(), c.at) {
+				t.Fatalf("diags = %v, want an error at %s mentioning %q", diags, c.at, c.want)
+			}
+		})
 	}
 }

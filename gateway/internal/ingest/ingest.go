@@ -139,6 +139,11 @@ func (h *Handler) webhook(w http.ResponseWriter, r *http.Request) {
 	case errors.Is(err, eventlog.ErrTooLarge):
 		writeError(w, http.StatusRequestEntityTooLarge, "too_many_events", err.Error())
 		return
+	case errors.Is(err, eventlog.ErrInvalidEvent):
+		// The adapter let through an event the log cannot key; retrying
+		// cannot help, so this is the sender's 400, not a 503.
+		writeError(w, http.StatusBadRequest, "bad_payload", err.Error())
+		return
 	case errors.Is(err, store.ErrNoSpace):
 		log.Error("etcd is out of space (NOSPACE alarm): refusing deliveries; compact and defragment etcd", "error", err)
 		w.Header().Set("Retry-After", "30")

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"net/http"
+	"path/filepath"
 	"slices"
 	"strings"
 	"time"
@@ -257,7 +258,7 @@ func jsonMapping(name, defaultSrc string, attr *hcl.Attribute, fns map[string]fu
 		return mapping{name: name, expr: expr, where: "default " + defaultSrc}, diags
 	}
 	r := attr.Expr.Range()
-	return mapping{name: name, expr: attr.Expr, where: fmt.Sprintf("%s:%d", r.Filename, r.Start.Line)}, checkExpression(attr.Expr, fns)
+	return mapping{name: name, expr: attr.Expr, where: fmt.Sprintf("%s:%d", filepath.Base(r.Filename), r.Start.Line)}, checkExpression(attr.Expr, fns)
 }
 
 // checkExpression reports variables other than body and headers, and
