@@ -16,6 +16,7 @@ import (
 	"github.com/triggergate/triggergate/gateway/internal/pluginhost"
 	"github.com/triggergate/triggergate/gateway/internal/render"
 	"github.com/triggergate/triggergate/gateway/internal/source"
+	"github.com/triggergate/triggergate/gateway/internal/source/kinds"
 	"github.com/triggergate/triggergate/sdk"
 )
 
@@ -42,13 +43,17 @@ func Prepare(ctx context.Context, cfg *config.Config, host *pluginhost.Host) (*P
 	}
 
 	for _, s := range cfg.Sources {
-		adapter, d := source.Build(source.Spec{
-			Name: s.Name, Kind: s.Kind, Secrets: s.Secrets, Body: s.Body, DefRange: s.DeclRange,
+		adapter, d := kinds.Build(source.Spec{
+			Name: s.Name, Kind: s.Kind, Secrets: s.Secrets, ReplayWindow: s.ReplayWindow,
+			Body: s.Body, DefRange: s.DeclRange,
 			EvalContext: config.EvalContext(cfg.BaseDir),
 		})
 		diags = append(diags, d...)
 		if !d.HasErrors() {
-			plan.Sources = append(plan.Sources, ingest.Source{Name: s.Name, Kind: s.Kind, Adapter: adapter, MaxBodyBytes: s.MaxBodyBytes})
+			plan.Sources = append(plan.Sources, ingest.Source{
+				Name: s.Name, Kind: s.Kind, Adapter: adapter,
+				MaxBodyBytes: s.MaxBodyBytes, DedupeWindow: s.DedupeWindow,
+			})
 		}
 	}
 

@@ -29,6 +29,10 @@ const (
 	DefaultDialTimeout = 5 * time.Second
 
 	DefaultMaxBodyBytes = int64(1) << 20
+	// DefaultReplayWindow is a source's replay_window.
+	DefaultReplayWindow = 5 * time.Minute
+	// DefaultDedupeWindow is a source's dedupe_window.
+	DefaultDedupeWindow = 72 * time.Hour
 )
 
 // Config is one whole configuration, merged from all its files.
@@ -111,8 +115,15 @@ type Source struct {
 	// Secrets are `secret` followed by `secrets`: during a rotation both the
 	// new and the old secret verify signatures.
 	Secrets []string
-	// MaxBodyBytes is max_body_kb * 1024, default 1 MiB.
+	// MaxBodyBytes (max_body, a size such as "2MiB") limits a delivery's
+	// body; default 1 MiB. A gzip body may decompress to 10 times as much.
 	MaxBodyBytes int64
+	// ReplayWindow (replay_window) bounds how old or new a signed timestamp
+	// may be, for kinds whose vendor signs one; default 5m.
+	ReplayWindow time.Duration
+	// DedupeWindow (dedupe_window) is how long delivery ids are remembered
+	// to drop vendor retries; default 72h, longer than any vendor retries.
+	DedupeWindow time.Duration
 	// Body is the rest of the block (kind-specific settings), decoded by
 	// package source. Expressions in it keep access to their source text.
 	Body hcl.Body

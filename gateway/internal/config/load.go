@@ -10,6 +10,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/dustin/go-humanize"
+
 	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/gohcl"
 	"github.com/hashicorp/hcl/v2/hclparse"
@@ -61,17 +63,21 @@ type (
 		DefRange         hcl.Range `hcl:",def_range"`
 	}
 	sourceHCL struct {
-		Name           string    `hcl:"name,label"`
-		NameRange      hcl.Range `hcl:"name,label_range"`
-		Kind           string    `hcl:"kind"`
-		Secret         *string   `hcl:"secret,optional"`
-		SecretRange    hcl.Range `hcl:"secret,attr_range"`
-		Secrets        []string  `hcl:"secrets,optional"`
-		SecretsRange   hcl.Range `hcl:"secrets,attr_range"`
-		MaxBodyKB      *int64    `hcl:"max_body_kb,optional"`
-		MaxBodyKBRange hcl.Range `hcl:"max_body_kb,attr_range"`
-		Body           hcl.Body  `hcl:",remain"`
-		DefRange       hcl.Range `hcl:",def_range"`
+		Name              string    `hcl:"name,label"`
+		NameRange         hcl.Range `hcl:"name,label_range"`
+		Kind              string    `hcl:"kind"`
+		Secret            *string   `hcl:"secret,optional"`
+		SecretRange       hcl.Range `hcl:"secret,attr_range"`
+		Secrets           []string  `hcl:"secrets,optional"`
+		SecretsRange      hcl.Range `hcl:"secrets,attr_range"`
+		MaxBody           *string   `hcl:"max_body,optional"`
+		MaxBodyRange      hcl.Range `hcl:"max_body,attr_range"`
+		ReplayWindow      *string   `hcl:"replay_window,optional"`
+		ReplayWindowRange hcl.Range `hcl:"replay_window,attr_range"`
+		DedupeWindow      *string   `hcl:"dedupe_window,optional"`
+		DedupeWindowRange hcl.Range `hcl:"dedupe_window,attr_range"`
+		Body              hcl.Body  `hcl:",remain"`
+		DefRange          hcl.Range `hcl:",def_range"`
 	}
 	channelHCL struct {
 		Name        string       `hcl:"name,label"`
@@ -484,7 +490,11 @@ func (l *loader) sources(blocks []*sourceHCL) {
 		if !seen.add(l, s.Name, s.NameRange, s.DefRange) {
 			continue
 		}
-		out := &Source{Name: s.Name, Kind: s.Kind, MaxBodyBytes: DefaultMaxBodyBytes, Body: s.Body, DeclRange: s.DefRange}
+		out := &Source{
+			Name: s.Name, Kind: s.Kind, MaxBodyBytes: DefaultMaxBodyBytes,
+			ReplayWindow: DefaultReplayWindow, DedupeWindow: DefaultDedupeWindow,
+			Body: s.Body, DeclRange: s.DefRange,
+		}
 		if out.Body == nil {
 			out.Body = hcl.EmptyBody()
 		}
@@ -502,12 +512,26 @@ func (l *loader) sources(blocks []*sourceHCL) {
 			}
 			out.Secrets = append(out.Secrets, sec)
 		}
-		if s.MaxBodyKB != nil {
-			const maxKB = 1 << 20 // 1 GiB
-			if *s.MaxBodyKB <= 0 || *s.MaxBodyKB > maxKB {
-				l.errorf(s.MaxBodyKBRange, "Invalid max_body_kb", "The max_body_kb attribute must be between 1 and %d; got %d.", maxKB, *s.MaxBodyKB)
-			} else {
-				out.MaxBodyBytes = *s.MaxBodyKB << 10
+		if s.MaxBody != nil {
+			const maxBytes = 1 << 30
+			n, err := humanize.ParseBytes(*s.MaxBody)
+			switch {
+			case err != nil:
+				l.errorf(s.MaxBodyRange, "Invalid max_body", "The max_body attribute is a size such as \"512KiB\" or \"2MiB\"; got %q.", *s.MaxBody)
+			case n == 0 || n > maxBytes:
+				l.errorf(s.MaxBodyRange, "Invalid max_body", "The max_body attribute must be between 1 byte and 1GiB; got %q.", *s.MaxBody)
+			default:
+				out.MaxBodyBytes = int64(n)
+			}
+		}
+		if s.ReplayWindow != nil {
+			if d, ok := l.duration(*s.ReplayWindow, s.ReplayWindowRange, "replay_window"); ok {
+				out.ReplayWindow = d
+			}
+		}
+		if s.DedupeWindow != nil {
+			if d, ok := l.duration(*s.DedupeWindow, s.DedupeWindowRange, "dedupe_window"); ok {
+				out.DedupeWindow = d
 			}
 		}
 		l.cfg.Sources = append(l.cfg.Sources, out)

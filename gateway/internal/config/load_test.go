@@ -32,7 +32,7 @@ source "shop" {
   kind        = "shopify"
   secret      = "new"
   secrets     = ["old"]
-  max_body_kb = 64
+  max_body = "64KiB"
   topic_map   = { "orders/create" = "order.placed" }
 }
 
@@ -220,7 +220,9 @@ func TestLoadFilesErrors(t *testing.T) {
 		{"empty secret", "source \"s\" {\n  kind = \"k\"\n  secret = \"\"\n}", `The secret of source "s" is empty`, "a.hcl:3"},
 		{"empty rotated secret", "source \"s\" {\n  kind = \"k\"\n  secrets = [\"a\", \"\"]\n}", `Secret 1 of source "s" is empty`, "a.hcl:3"},
 		{"missing kind", "source \"s\" {\n}", `The argument "kind" is required`, "a.hcl:1"},
-		{"bad max body", "source \"s\" {\n  kind = \"k\"\n  max_body_kb = -1\n}", "max_body_kb attribute must be between 1", "a.hcl:3"},
+		{"bad max body", "source \"s\" {\n  kind = \"k\"\n  max_body = \"lots\"\n}", "max_body attribute is a size", "a.hcl:3"},
+		{"max body too big", "source \"s\" {\n  kind = \"k\"\n  max_body = \"2GiB\"\n}", "between 1 byte and 1GiB", "a.hcl:3"},
+		{"bad replay window", "source \"s\" {\n  kind = \"k\"\n  replay_window = \"soon\"\n}", "replay_window", "a.hcl:3"},
 		{"invalid name upper", "\nchannel \"Email\" {\n  plugin = \"smtp\"\n}", `must match ^[a-z][a-z0-9_-]{0,63}$`, "a.hcl:2"},
 		{"invalid name digit", "template \"1st\" {\n  text = \"x\"\n}", `The template name "1st" is not valid`, "a.hcl:1"},
 		{"invalid name long", "source \"" + strings.Repeat("a", 65) + "\" {\n  kind = \"k\"\n}", "is not valid", "a.hcl:1"},

@@ -87,7 +87,14 @@ type Log struct {
 	dedupe     string // <prefix>dedupe/
 
 	leaseMu sync.Mutex
-	leases  map[int64]clientv3.LeaseID // lease bucket number → lease
+	leases  map[leaseKey]clientv3.LeaseID
+}
+
+// leaseKey identifies a shared dedupe lease: one per hour bucket and
+// dedupe window, so keys of sources with different windows expire apart.
+type leaseKey struct {
+	bucket int64
+	window time.Duration
 }
 
 // Option configures a Log.
@@ -133,7 +140,7 @@ func New(s *store.Store, log hclog.Logger, opts ...Option) *Log {
 		now:        time.Now,
 		logPrefix:  s.Key("log") + "/",
 		dedupe:     s.Key("dedupe") + "/",
-		leases:     make(map[int64]clientv3.LeaseID),
+		leases:     make(map[leaseKey]clientv3.LeaseID),
 	}
 	for _, o := range opts {
 		o(l)
@@ -163,140 +170,210 @@ func (l *Log) Prefix(partition int) string {
 
 // AppendResult is what Append committed, or found committed before.
 type AppendResult struct {
-	// EventIDs are the ids of the committed events. For a duplicate they
-	// are the ids the first delivery committed.
+	// EventIDs has one id per event given, in order: the id it was
+	// committed under or, for an event seen before, the id its first
+	// delivery committed.
 	EventIDs []string
-	// Duplicate is true when the delivery was seen before and nothing was
-	// written.
+	// New counts the events this call committed.
+	New int
+	// Duplicate is true when every event had been seen before and nothing
+	// was written.
 	Duplicate bool
 }
+
+// pendingEvent is one event on its way into the log.
+type pendingEvent struct {
+	index    int
+	logKey   string
+	data     []byte
+	dedupe   string // "" when the event has no delivery id
+	original string // the id of an earlier delivery of the same event
+}
+
+// maxChunkEvents keeps a transaction's compares (a log key and a dedupe
+// key per event) and writes within maxTxnOps.
+const maxChunkEvents = maxTxnOps / 2
 
 // Append durably commits events before returning. Each event must carry an
 // ID (no "/") and a Customer with a non-empty Key.
 //
-// When deliveryID is not empty, a dedupe record for (source, deliveryID)
-// is written in the same transaction; if one exists already, Append writes
-// nothing and returns Duplicate with the ids stored in it. Every key is
-// created only if absent, so retrying an Append whose outcome was unknown
-// (a timeout) never writes twice: an event id already in the log also
-// makes the append a Duplicate.
+// An event with a DeliveryID (the vendor's id for that event: a batch's
+// items each have their own) gets a dedupe record (source, DeliveryID) in
+// the same transaction as its log entry, kept for window (the Log's
+// default when zero). An event whose record exists is not written again:
+// its result id is the one first committed. Every key is created only if
+// absent, so retrying an Append whose outcome was unknown (an etcd timeout)
+// never duplicates an event.
 //
-// It returns ErrTooLarge when the events do not fit in one transaction,
-// ErrInvalidEvent for an event without id or customer, store.ErrNoSpace
-// when etcd is out of space, and otherwise the etcd error, wrapped.
-func (l *Log) Append(ctx context.Context, source, deliveryID string, events []sdk.Event) (AppendResult, error) {
-	ids := make([]string, len(events))
-	cmps := make([]clientv3.Cmp, 0, len(events)+1)
-	puts := make([]clientv3.Op, 0, len(events)+1)
-	seen := make(map[string]bool, len(events))
-	size := 0
+// Large deliveries are committed in chunks of up to 60 events. If a later
+// chunk fails the error is returned; the sender's retry finds the earlier
+// chunks' events deduplicated, which is why chunking is safe.
+func (l *Log) Append(ctx context.Context, source string, events []sdk.Event, window time.Duration) (AppendResult, error) {
+	if window <= 0 {
+		window = l.window
+	}
+	res := AppendResult{EventIDs: make([]string, len(events))}
+	pending := make([]*pendingEvent, 0, len(events))
+	seenID := make(map[string]bool, len(events))
+	seenDelivery := make(map[string]int, len(events))
 	for i, ev := range events {
 		if ev.ID == "" || strings.Contains(ev.ID, "/") {
 			return AppendResult{}, fmt.Errorf("event %d of %q: id %q: %w", i, source, ev.ID, ErrInvalidEvent)
 		}
-		if seen[ev.ID] {
+		if first, ok := seenDelivery[ev.DeliveryID]; ok && ev.DeliveryID != "" {
+			// The same vendor event twice in one delivery is one event
+			// (and, with ids derived from delivery ids, has the same id).
+			res.EventIDs[i] = res.EventIDs[first]
+			continue
+		}
+		if seenID[ev.ID] {
 			return AppendResult{}, fmt.Errorf("event %d of %q: id %s repeated: %w", i, source, ev.ID, ErrInvalidEvent)
 		}
-		seen[ev.ID] = true
+		seenID[ev.ID] = true
 		ck := ev.Customer.Key()
 		if ck == "" {
 			return AppendResult{}, fmt.Errorf("event %s of %q has no customer identity: %w", ev.ID, source, ErrInvalidEvent)
+		}
+		res.EventIDs[i] = ev.ID
+		if ev.DeliveryID != "" {
+			seenDelivery[ev.DeliveryID] = i
 		}
 		data, err := json.Marshal(ev)
 		if err != nil {
 			return AppendResult{}, fmt.Errorf("encoding event %s: %w", ev.ID, err)
 		}
-		key := l.Prefix(l.Partition(ck)) + ev.ID
-		ids[i] = ev.ID
-		cmps = append(cmps, clientv3.Compare(clientv3.CreateRevision(key), "=", 0))
-		puts = append(puts, clientv3.OpPut(key, string(data)))
-		size += 2*len(key) + len(data)
-	}
-
-	var dkey string
-	var dval []byte
-	if deliveryID != "" {
-		if source == "" || strings.Contains(source, "/") {
-			return AppendResult{}, fmt.Errorf("source name %q cannot hold a dedupe record", source)
-		}
-		sum := sha256.Sum256([]byte(deliveryID))
-		dkey = l.dedupe + source + "/" + hex.EncodeToString(sum[:])
-		var err error
-		if dval, err = json.Marshal(ids); err != nil {
-			return AppendResult{}, fmt.Errorf("encoding dedupe record: %w", err)
-		}
-		cmps = append(cmps, clientv3.Compare(clientv3.CreateRevision(dkey), "=", 0))
-		size += 3*len(dkey) + len(dval)
-	}
-	nops := len(puts)
-	if dkey != "" {
-		nops++
-	}
-	if nops > maxTxnOps {
-		return AppendResult{}, fmt.Errorf("%d events, %d operations (limit %d): %w", len(events), nops, maxTxnOps, ErrTooLarge)
-	}
-	if size >= maxTxnBytes {
-		return AppendResult{}, fmt.Errorf("%d events of %d bytes in all (limit %d): %w", len(events), size, maxTxnBytes, ErrTooLarge)
-	}
-	if len(cmps) == 0 {
-		return AppendResult{EventIDs: ids}, nil
-	}
-
-	// A cached lease can vanish (expired, or revoked by an operator); the
-	// put then fails with ErrLeaseNotFound and a fresh lease is tried once.
-	for attempt := 0; ; attempt++ {
-		then := puts
-		var elseOps []clientv3.Op
-		if dkey != "" {
-			lease, err := l.lease(ctx)
-			if err != nil {
-				return AppendResult{}, err
+		p := &pendingEvent{index: i, logKey: l.Prefix(l.Partition(ck)) + ev.ID, data: data}
+		if ev.DeliveryID != "" {
+			if source == "" || strings.Contains(source, "/") {
+				return AppendResult{}, fmt.Errorf("source name %q cannot hold a dedupe record", source)
 			}
-			then = append(puts[:len(puts):len(puts)], clientv3.OpPut(dkey, string(dval), clientv3.WithLease(lease)))
-			elseOps = []clientv3.Op{clientv3.OpGet(dkey)}
+			sum := sha256.Sum256([]byte(ev.DeliveryID))
+			p.dedupe = l.dedupe + source + "/" + hex.EncodeToString(sum[:])
+		}
+		if size := 2*len(p.logKey) + len(data) + 3*len(p.dedupe) + len(ev.ID); size >= maxTxnBytes {
+			return AppendResult{}, fmt.Errorf("event %s is %d bytes (limit %d): %w", ev.ID, size, maxTxnBytes, ErrTooLarge)
+		}
+		pending = append(pending, p)
+	}
+
+	for len(pending) > 0 {
+		n, size := 0, 0
+		for n < len(pending) && n < maxChunkEvents {
+			p := pending[n]
+			size += 2*len(p.logKey) + len(p.data) + 3*len(p.dedupe)
+			if size >= maxTxnBytes && n > 0 {
+				break
+			}
+			n++
+		}
+		if err := l.commitChunk(ctx, source, pending[:n], window); err != nil {
+			return AppendResult{}, err
+		}
+		for _, p := range pending[:n] {
+			if p.original != "" {
+				res.EventIDs[p.index] = p.original
+			} else {
+				res.New++
+			}
+		}
+		pending = pending[n:]
+	}
+	// Events repeated within the delivery point at their first copy, which
+	// may itself have turned out to be a duplicate.
+	for i, ev := range events {
+		if first, ok := seenDelivery[ev.DeliveryID]; ok && ev.DeliveryID != "" && first != i {
+			res.EventIDs[i] = res.EventIDs[first]
+		}
+	}
+	res.Duplicate = res.New == 0 && len(events) > 0
+	return res, nil
+}
+
+// commitChunk writes the chunk's events that are not in the log yet. An
+// event found already committed (its dedupe record or its log key exists)
+// gets original set and is not written. The transaction is retried with the
+// remaining events until it commits.
+func (l *Log) commitChunk(ctx context.Context, source string, chunk []*pendingEvent, window time.Duration) error {
+	leaseRetried := false
+	for {
+		var todo []*pendingEvent
+		for _, p := range chunk {
+			if p.original == "" {
+				todo = append(todo, p)
+			}
+		}
+		if len(todo) == 0 {
+			return nil
+		}
+		var cmps []clientv3.Cmp
+		var puts, gets []clientv3.Op
+		var lease clientv3.LeaseID
+		for _, p := range todo {
+			cmps = append(cmps, clientv3.Compare(clientv3.CreateRevision(p.logKey), "=", 0))
+			puts = append(puts, clientv3.OpPut(p.logKey, string(p.data)))
+			gets = append(gets, clientv3.OpGet(p.logKey, clientv3.WithKeysOnly()))
+			if p.dedupe == "" {
+				continue
+			}
+			if lease == 0 {
+				var err error
+				if lease, err = l.lease(ctx, window); err != nil {
+					return err
+				}
+			}
+			id := p.logKey[strings.LastIndexByte(p.logKey, '/')+1:]
+			cmps = append(cmps, clientv3.Compare(clientv3.CreateRevision(p.dedupe), "=", 0))
+			puts = append(puts, clientv3.OpPut(p.dedupe, id, clientv3.WithLease(lease)))
+			gets = append(gets, clientv3.OpGet(p.dedupe))
 		}
 		tctx, cancel := context.WithTimeout(ctx, requestTimeout)
-		resp, err := l.client.Txn(tctx).If(cmps...).Then(then...).Else(elseOps...).Commit()
+		resp, err := l.client.Txn(tctx).If(cmps...).Then(puts...).Else(gets...).Commit()
 		cancel()
 		if err != nil {
-			if attempt == 0 && errors.Is(err, rpctypes.ErrLeaseNotFound) {
+			// A cached lease can vanish (expired, or revoked by an
+			// operator); a fresh one is tried once.
+			if !leaseRetried && errors.Is(err, rpctypes.ErrLeaseNotFound) {
+				leaseRetried = true
 				l.forgetLeases()
 				continue
 			}
-			return AppendResult{}, classify(fmt.Sprintf("committing %d events of %q", len(events), source), err)
+			return classify(fmt.Sprintf("committing %d events of %q", len(todo), source), err)
 		}
 		if resp.Succeeded {
-			return AppendResult{EventIDs: ids}, nil
+			return nil
 		}
-		if dkey != "" {
-			if kvs := resp.Responses[0].GetResponseRange().GetKvs(); len(kvs) > 0 {
-				var first []string
-				if err := json.Unmarshal(kvs[0].Value, &first); err != nil {
-					return AppendResult{}, fmt.Errorf("decoding dedupe record %s: %w", dkey, err)
-				}
-				return AppendResult{EventIDs: first, Duplicate: true}, nil
+		// Some event was there before: mark every such event with the id
+		// first committed, and try again with the rest.
+		r := 0
+		for _, p := range todo {
+			logKVs := resp.Responses[r].GetResponseRange().GetKvs()
+			r++
+			if len(logKVs) > 0 {
+				// No dedupe record, but the event is in the log: a retry
+				// of an append that did commit, or a record that expired
+				// while the event still waits.
+				p.original = p.logKey[strings.LastIndexByte(p.logKey, '/')+1:]
 			}
+			if p.dedupe == "" {
+				continue
+			}
+			if kvs := resp.Responses[r].GetResponseRange().GetKvs(); len(kvs) > 0 {
+				p.original = string(kvs[0].Value)
+			}
+			r++
 		}
-		// No dedupe record, but an event id is in the log already: this
-		// is a retry of an append that did commit (event ids are
-		// deterministic per delivery), or the record expired while its
-		// events still wait.
-		l.log.Debug("events already in the log", "source", source, "event_ids", ids)
-		return AppendResult{EventIDs: ids, Duplicate: true}, nil
+		l.log.Debug("events seen before", "source", source)
 	}
 }
 
-// lease returns the lease shared by dedupe keys written in the current
-// bucket, granting it on first use. Keys written late in a bucket must
-// still live a full window, so the TTL is the window plus a bucket.
-func (l *Log) lease(ctx context.Context) (clientv3.LeaseID, error) {
-	bucket := l.now().Unix() / int64(leaseBucket/time.Second)
+func (l *Log) lease(ctx context.Context, window time.Duration) (clientv3.LeaseID, error) {
+	key := leaseKey{bucket: l.now().Unix() / int64(leaseBucket/time.Second), window: window}
 	l.leaseMu.Lock()
 	defer l.leaseMu.Unlock()
-	if id, ok := l.leases[bucket]; ok {
+	if id, ok := l.leases[key]; ok {
 		return id, nil
 	}
-	ttl := int64((l.window + leaseBucket) / time.Second)
+	ttl := int64((window + leaseBucket) / time.Second)
 	gctx, cancel := context.WithTimeout(ctx, requestTimeout)
 	defer cancel()
 	resp, err := l.client.Grant(gctx, ttl)
@@ -305,12 +382,12 @@ func (l *Log) lease(ctx context.Context) (clientv3.LeaseID, error) {
 	}
 	// Earlier buckets' leases are not needed any more: their keys expire
 	// with them in etcd.
-	for b := range l.leases {
-		if b < bucket {
-			delete(l.leases, b)
+	for k := range l.leases {
+		if k.bucket < key.bucket {
+			delete(l.leases, k)
 		}
 	}
-	l.leases[bucket] = resp.ID
+	l.leases[key] = resp.ID
 	l.log.Debug("granted dedupe lease", "lease", fmt.Sprintf("%x", resp.ID), "ttl", ttl)
 	return resp.ID, nil
 }

@@ -5,11 +5,13 @@
 package ingest
 
 import (
+	"bytes"
+	"compress/gzip"
 	"context"
 	"crypto/sha256"
-	"encoding/binary"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"strconv"
@@ -28,15 +30,24 @@ import (
 
 // Source is a configured source ready to take deliveries.
 type Source struct {
-	Name         string
-	Kind         string
-	Adapter      source.Adapter
+	Name    string
+	Kind    string
+	Adapter source.Adapter
+	// MaxBodyBytes limits the body as sent; a gzip body may decompress to
+	// at most DecompressionRatio times as much.
 	MaxBodyBytes int64
+	// DedupeWindow is how long the source's delivery ids are remembered
+	// (the event log's default when zero).
+	DedupeWindow time.Duration
 }
+
+// DecompressionRatio bounds how much a gzip-encoded body may grow, so a
+// small "zip bomb" cannot make the gateway allocate without limit.
+const DecompressionRatio = 10
 
 // Appender commits events durably; *eventlog.Log implements it.
 type Appender interface {
-	Append(ctx context.Context, source, deliveryID string, events []sdk.Event) (eventlog.AppendResult, error)
+	Append(ctx context.Context, source string, events []sdk.Event, window time.Duration) (eventlog.AppendResult, error)
 }
 
 // Handler serves the ingest endpoints.
@@ -107,37 +118,35 @@ func (h *Handler) webhook(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	log := h.logger.With("source", name)
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, src.MaxBodyBytes))
+	body, status, code, err := readBody(w, r, src.MaxBodyBytes)
 	if err != nil {
-		var tooBig *http.MaxBytesError
-		if errors.As(err, &tooBig) {
-			writeError(w, http.StatusRequestEntityTooLarge, "body_too_large",
-				"the body exceeds this source's limit of "+strconv.FormatInt(src.MaxBodyBytes, 10)+" bytes")
-			return
-		}
-		writeError(w, http.StatusBadRequest, "unreadable_body", "reading the body failed: "+err.Error())
+		writeError(w, status, code, err.Error())
 		return
 	}
 	now := h.now().UTC()
-	events, err := src.Adapter.Parse(&source.Request{Method: r.Method, URL: r.URL, Header: r.Header, Body: body, Now: now})
+	d, err := src.Adapter.Parse(&source.Request{
+		Method: r.Method, URL: r.URL, Host: r.Host, TLS: r.TLS != nil, Header: r.Header, Body: body, Now: now,
+	})
 	if err != nil {
 		status, code := classify(err)
 		log.Debug("delivery refused", "status", status, "error", err)
 		writeError(w, status, code, err.Error())
 		return
 	}
-	if len(events) == 0 {
-		writeJSON(w, http.StatusOK, acceptedBody{Accepted: 0, EventIDs: []string{}})
+	if len(d.Events) == 0 {
+		// A vendor's ping (WooCommerce's webhook_id=N on creation): accepted,
+		// nothing to commit.
+		h.reply(w, d, http.StatusOK, acceptedBody{Accepted: 0, EventIDs: []string{}})
 		return
 	}
-	deliveryID := stampEvents(events, src, now)
+	stampEvents(d.Events, src, now)
 
 	ctx, cancel := context.WithTimeout(r.Context(), h.appendTimeout)
 	defer cancel()
-	res, err := h.log.Append(ctx, src.Name, deliveryID, events)
+	res, err := h.log.Append(ctx, src.Name, d.Events, src.DedupeWindow)
 	switch {
 	case errors.Is(err, eventlog.ErrTooLarge):
-		writeError(w, http.StatusRequestEntityTooLarge, "too_many_events", err.Error())
+		writeError(w, http.StatusRequestEntityTooLarge, "too_large", err.Error())
 		return
 	case errors.Is(err, eventlog.ErrInvalidEvent):
 		// The adapter let through an event the log cannot key; retrying
@@ -156,19 +165,67 @@ func (h *Handler) webhook(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if res.Duplicate {
-		log.Debug("duplicate delivery", "delivery_id", deliveryID)
-		writeJSON(w, http.StatusOK, duplicateBody{Duplicate: true, EventIDs: res.EventIDs})
+		log.Debug("duplicate delivery", "events", len(d.Events))
+		h.reply(w, d, http.StatusOK, duplicateBody{Duplicate: true, EventIDs: res.EventIDs})
 		return
 	}
-	log.Debug("delivery accepted", "events", len(events), "delivery_id", deliveryID)
-	writeJSON(w, http.StatusAccepted, acceptedBody{Accepted: len(res.EventIDs), EventIDs: res.EventIDs})
+	log.Debug("delivery accepted", "events", len(d.Events), "new", res.New)
+	h.reply(w, d, http.StatusAccepted, acceptedBody{Accepted: res.New, EventIDs: res.EventIDs})
 }
 
-// stampEvents fills in what the gateway owns (ids, source, receipt time)
-// and returns the delivery's dedupe id: the vendor's delivery id, or the
-// ids of all its events when each carries one, or "" (no dedupe).
-func stampEvents(events []sdk.Event, src Source, now time.Time) string {
-	var ids []string
+// reply answers an accepted delivery: with the vendor's expected reply if
+// the adapter gave one, else with the JSON contract's body.
+func (h *Handler) reply(w http.ResponseWriter, d *source.Delivery, status int, body any) {
+	if d.Reply == nil {
+		writeJSON(w, status, body)
+		return
+	}
+	if d.Reply.ContentType != "" {
+		w.Header().Set("Content-Type", d.Reply.ContentType)
+	}
+	w.WriteHeader(d.Reply.Status)
+	_, _ = w.Write(d.Reply.Body)
+}
+
+// readBody reads the body under the source's limit, decompressing gzip
+// under DecompressionRatio times that limit. On failure it returns the
+// status and error code to answer with.
+func readBody(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, int, string, error) {
+	raw, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
+	if err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			return nil, http.StatusRequestEntityTooLarge, "body_too_large",
+				fmt.Errorf("the body exceeds this source's limit of %d bytes", limit)
+		}
+		return nil, http.StatusBadRequest, "unreadable_body", fmt.Errorf("reading the body failed: %w", err)
+	}
+	switch enc := strings.ToLower(strings.TrimSpace(r.Header.Get("Content-Encoding"))); enc {
+	case "", "identity":
+		return raw, 0, "", nil
+	case "gzip", "x-gzip":
+		zr, err := gzip.NewReader(bytes.NewReader(raw))
+		if err != nil {
+			return nil, http.StatusBadRequest, "unreadable_body", fmt.Errorf("the gzip body is corrupt: %w", err)
+		}
+		max := limit * DecompressionRatio
+		body, err := io.ReadAll(io.LimitReader(zr, max+1))
+		if err != nil {
+			return nil, http.StatusBadRequest, "unreadable_body", fmt.Errorf("the gzip body is corrupt: %w", err)
+		}
+		if int64(len(body)) > max {
+			return nil, http.StatusRequestEntityTooLarge, "body_too_large",
+				fmt.Errorf("the gzip body decompresses to more than %d bytes", max)
+		}
+		return body, 0, "", nil
+	default:
+		return nil, http.StatusUnsupportedMediaType, "unsupported_media_type",
+			fmt.Errorf("Content-Encoding %q is not supported; send the body plain or gzip-compressed", truncate(enc, 32))
+	}
+}
+
+// stampEvents fills in what the gateway owns: ids, source, receipt time.
+func stampEvents(events []sdk.Event, src Source, now time.Time) {
 	for i := range events {
 		ev := &events[i]
 		ev.Source, ev.SourceKind, ev.ReceivedAt = src.Name, src.Kind, now
@@ -176,21 +233,14 @@ func stampEvents(events []sdk.Event, src Source, now time.Time) string {
 			ev.OccurredAt = now
 		}
 		ev.OccurredAt = ev.OccurredAt.UTC()
-		ev.ID = EventID(src.Name, ev.DeliveryID, i, ev.OccurredAt)
-		if ev.DeliveryID != "" {
-			ids = append(ids, ev.DeliveryID)
-		}
+		ev.ID = EventID(src.Name, ev.DeliveryID, ev.OccurredAt)
 	}
-	if len(ids) != len(events) {
-		return ""
-	}
-	return strings.Join(ids, "\x00")
 }
 
 // EventID returns an event's ULID. With a vendor delivery id it is
-// deterministic: the same delivery always maps to the same id. Without
-// one it is random.
-func EventID(source, deliveryID string, index int, occurred time.Time) string {
+// deterministic: the same vendor event always maps to the same id (the
+// time part is when it occurred). Without one it is random.
+func EventID(source, deliveryID string, occurred time.Time) string {
 	if deliveryID == "" {
 		return ulid.Make().String()
 	}
@@ -198,9 +248,6 @@ func EventID(source, deliveryID string, index int, occurred time.Time) string {
 	h.Write([]byte(source))
 	h.Write([]byte{0})
 	h.Write([]byte(deliveryID))
-	var n [8]byte
-	binary.BigEndian.PutUint64(n[:], uint64(index))
-	h.Write(n[:])
 	var id ulid.ULID
 	_ = id.SetTime(ulid.Timestamp(occurred))
 	_ = id.SetEntropy(h.Sum(nil)[:10])
@@ -254,9 +301,11 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 
 // quote quotes a client-supplied name for an error message, cut short so a
 // long one cannot bloat the answer.
-func quote(s string) string {
-	if len(s) > 64 {
-		s = s[:64] + "..."
+func quote(s string) string { return strconv.Quote(truncate(s, 64)) }
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
 	}
-	return strconv.Quote(s)
+	return s[:n] + "..."
 }

@@ -1,15 +1,18 @@
-// Package source holds the source adapters: each verifies one webhook
-// delivery and maps it to canonical events. A kind is one file in this
-// package plus one line in [registry]; the ingest only sees [Adapter].
+// Package source is the framework every source kind is built on: the
+// Adapter interface the ingest calls, the sentinel errors it maps to HTTP
+// status codes, and the verification and normalisation helpers vendors
+// share (constant-time signature checks, replay windows, emails, phones,
+// money in major units).
+//
+// Each kind lives in its own package below this one (source/shopify,
+// source/stripe, ...); package source/kinds is the registry that builds an
+// adapter from a configured source block.
 package source
 
 import (
 	"errors"
-	"fmt"
-	"maps"
 	"net/http"
 	"net/url"
-	"slices"
 	"strings"
 	"time"
 
@@ -22,8 +25,9 @@ import (
 // HTTP status and error code; adapters wrap them with the detail a sender
 // needs to fix the delivery: fmt.Errorf("%w: ...", ErrBadSignature).
 var (
-	// ErrBadSignature means the signature header is missing or matches none
-	// of the source's secrets (401, code "bad_signature").
+	// ErrBadSignature means the signature (or credential) is missing, does
+	// not match any of the source's secrets, or signs a timestamp outside
+	// the replay window (401, code "bad_signature").
 	ErrBadSignature = errors.New("bad signature")
 	// ErrBadPayload means the body cannot be parsed or mapped to an event;
 	// the wrapping message says which field and what was expected (400,
@@ -34,110 +38,48 @@ var (
 	ErrUnsupportedType = errors.New("unsupported media type")
 )
 
+// DefaultReplayWindow is how far a signed timestamp may be from the
+// receive time, either way, when the source does not say.
+const DefaultReplayWindow = 5 * time.Minute
+
 // Spec is a configured `source "name" { kind = ... }` block, as the config
 // package hands it over after evaluating the attributes every kind shares.
 type Spec struct {
 	// Name is the block's label; it is also the webhook path segment.
 	Name string
-	// Kind selects the adapter ("json", later "shopify", "stripe", ...).
+	// Kind selects the adapter ("json", "shopify", "stripe", ...).
 	Kind string
 	// Secrets are the current and previous signing secrets, so a secret can
-	// be rotated without dropping deliveries. Empty means no signature
-	// check, for kinds that allow that.
+	// be rotated without dropping deliveries: a signature matching any of
+	// them is accepted. Empty means no signature check, for kinds that
+	// allow that.
 	Secrets []string
+	// ReplayWindow bounds how far a signed timestamp may be from the
+	// receive time (DefaultReplayWindow when zero).
+	ReplayWindow time.Duration
 	// Body is the kind-specific remainder of the block, already stripped of
-	// kind, secret, secrets and max_body_kb; the kind decodes it and reports
-	// any attribute it does not know.
+	// the shared attributes; the kind decodes it and reports any attribute
+	// it does not know.
 	Body hcl.Body
 	// EvalContext evaluates the kind's static attributes (env(), file()).
 	// It may be nil when the configuration uses no functions or variables.
 	EvalContext *hcl.EvalContext
-	// KindRange is the range of the kind attribute, where an unknown kind is
-	// reported. Optional: when zero, DefRange is used.
+	// KindRange is the range of the kind attribute. Optional.
 	KindRange hcl.Range
-	// DefRange is the range of the block header (`source "name"`), where
-	// problems with the block as a whole are reported. Optional: when zero,
-	// the start of Body is used.
+	// DefRange is the range of the block header (`source "name"`). Optional.
 	DefRange hcl.Range
 }
 
-// Request is one delivery as received. Body is already size-limited by the
-// caller.
-type Request struct {
-	// Method is the HTTP method, normally POST.
-	Method string
-	// URL is the request URL, for kinds that sign it (query tokens, full
-	// URL signatures).
-	URL *url.URL
-	// Header holds the request headers as received.
-	Header http.Header
-	// Body is the raw body, exactly as signed by the sender.
-	Body []byte
-	// Now is the receive time, for kinds that check signed timestamps
-	// against a tolerance window.
-	Now time.Time
-}
-
-// Adapter verifies and maps deliveries for one configured source. It must
-// be safe for concurrent use: the ingest calls Parse from many goroutines.
-type Adapter interface {
-	// Parse verifies and maps one delivery. Events come back with Type,
-	// DeliveryID, OccurredAt (zero if unknown), Customer, Properties and
-	// Traits set; the caller fills ID, Source, SourceKind and ReceivedAt.
-	// Errors wrap ErrUnsupportedType, ErrBadSignature or ErrBadPayload.
-	Parse(req *Request) ([]sdk.Event, error)
-}
-
-// buildFunc makes an adapter of one kind. The spec's Kind is already known
-// to match.
-type buildFunc func(spec Spec) (Adapter, hcl.Diagnostics)
-
-// registry maps each kind to its builder. Adding a kind is one file with
-// its build function and one line here. It is a function, not a package
-// variable, so there is no global state to mutate.
-func registry() map[string]buildFunc {
-	return map[string]buildFunc{
-		"json": buildJSON,
+// Window returns the replay window to apply.
+func (s Spec) Window() time.Duration {
+	if s.ReplayWindow > 0 {
+		return s.ReplayWindow
 	}
+	return DefaultReplayWindow
 }
 
-// Kinds lists the registered kinds, sorted.
-func Kinds() []string {
-	return slices.Sorted(maps.Keys(registry()))
-}
-
-// Build makes an adapter for a spec. Problems are diagnostics at the
-// offending range; an unknown kind lists the known ones. When the
-// diagnostics contain errors the adapter is nil; warnings may come with a
-// working adapter.
-func Build(spec Spec) (Adapter, hcl.Diagnostics) {
-	build, ok := registry()[spec.Kind]
-	if !ok {
-		return nil, hcl.Diagnostics{{
-			Severity: hcl.DiagError,
-			Summary:  "Unknown source kind",
-			Detail: fmt.Sprintf("Source %q has kind %q, which is not known; use one of: %s.",
-				spec.Name, spec.Kind, strings.Join(Kinds(), ", ")),
-			Subject: spec.kindRange().Ptr(),
-		}}
-	}
-	adapter, diags := build(spec)
-	if diags.HasErrors() {
-		return nil, diags
-	}
-	return adapter, diags
-}
-
-// kindRange is where to report a problem with the kind attribute.
-func (s Spec) kindRange() hcl.Range {
-	if !isZeroRange(s.KindRange) {
-		return s.KindRange
-	}
-	return s.defRange()
-}
-
-// defRange is where to report a problem with the block as a whole.
-func (s Spec) defRange() hcl.Range {
+// BlockRange is where to report a problem with the block as a whole.
+func (s Spec) BlockRange() hcl.Range {
 	if !isZeroRange(s.DefRange) {
 		return s.DefRange
 	}
@@ -147,6 +89,95 @@ func (s Spec) defRange() hcl.Range {
 	return hcl.Range{}
 }
 
+// KindAttrRange is where to report a problem with the kind attribute.
+func (s Spec) KindAttrRange() hcl.Range {
+	if !isZeroRange(s.KindRange) {
+		return s.KindRange
+	}
+	return s.BlockRange()
+}
+
 func isZeroRange(r hcl.Range) bool {
 	return r.Filename == "" && r.Start.Line == 0 && r.End.Line == 0
 }
+
+// Request is one delivery as received. Body is already size-limited (and
+// decompressed) by the caller: exactly the bytes the sender signed.
+type Request struct {
+	// Method is the HTTP method, normally POST.
+	Method string
+	// URL is the request URL as the server saw it (path and query).
+	URL *url.URL
+	// Host is the Host header the request arrived with.
+	Host string
+	// TLS reports whether the request reached the gateway over TLS.
+	TLS bool
+	// Header holds the request headers as received.
+	Header http.Header
+	// Body is the raw body, exactly as signed by the sender.
+	Body []byte
+	// Now is the receive time, for kinds that check signed timestamps
+	// against the replay window.
+	Now time.Time
+}
+
+// ExternalURL is the URL the sender posted to, for vendors that sign it
+// (HubSpot v3, Twilio): scheme and host from X-Forwarded-Proto and
+// X-Forwarded-Host when a proxy set them, else from the request itself.
+// Trusting these headers is safe here: they only feed a signature check,
+// so a forged value can only make verification fail. Sources behind a proxy
+// that rewrites paths set the kind's public_url instead.
+func (r *Request) ExternalURL() string {
+	scheme := "http"
+	if r.TLS {
+		scheme = "https"
+	}
+	if p := firstHeaderValue(r.Header.Get("X-Forwarded-Proto")); p != "" {
+		scheme = strings.ToLower(p)
+	}
+	host := r.Host
+	if h := firstHeaderValue(r.Header.Get("X-Forwarded-Host")); h != "" {
+		host = h
+	}
+	return scheme + "://" + host + r.URL.RequestURI()
+}
+
+func firstHeaderValue(v string) string {
+	first, _, _ := strings.Cut(v, ",")
+	return strings.TrimSpace(first)
+}
+
+// Delivery is what an adapter makes of one request.
+type Delivery struct {
+	// Events are the canonical events, in the order the vendor sent them.
+	// Each carries Type, DeliveryID (its own dedupe id: batch items each
+	// have one), OccurredAt (zero if unknown), Customer, Properties and
+	// Traits; the ingest fills ID, Source, SourceKind and ReceivedAt. No
+	// events is a valid delivery (a vendor's ping).
+	Events []sdk.Event
+	// Reply, when set, replaces the ingest's JSON answer to a delivery it
+	// accepted (including duplicates), for vendors that expect a particular
+	// body, such as Salesforce's SOAP Ack.
+	Reply *Reply
+}
+
+// Reply is a vendor-specific success answer.
+type Reply struct {
+	Status      int
+	ContentType string
+	Body        []byte
+}
+
+// Adapter verifies and maps deliveries for one configured source. It must
+// be safe for concurrent use: the ingest calls Parse from many goroutines.
+type Adapter interface {
+	// Parse verifies and maps one delivery. Errors wrap ErrUnsupportedType,
+	// ErrBadSignature or ErrBadPayload.
+	Parse(req *Request) (*Delivery, error)
+}
+
+// AdapterFunc adapts a function to Adapter.
+type AdapterFunc func(req *Request) (*Delivery, error)
+
+// Parse implements Adapter.
+func (f AdapterFunc) Parse(req *Request) (*Delivery, error) { return f(req) }

@@ -1,4 +1,4 @@
-package source
+package jsonkind
 
 import (
 	"crypto/hmac"
@@ -7,6 +7,9 @@ import (
 	"net/http"
 	"testing"
 	"time"
+
+	"github.com/triggergate/triggergate/gateway/internal/source"
+	"github.com/triggergate/triggergate/sdk"
 
 	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/hclparse"
@@ -19,8 +22,8 @@ import (
 
 // specFromHCL does what the config package does with a file holding one
 // source block: it decodes the attributes every kind shares and leaves the
-// rest of the block in Spec.Body. The file is named app.hcl.
-func specFromHCL(t testing.TB, src string) Spec {
+// rest of the block in source.Spec.Body. The file is named app.hcl.
+func specFromHCL(t testing.TB, src string) source.Spec {
 	t.Helper()
 	file, diags := hclparse.NewParser().ParseHCL([]byte(src), "app.hcl")
 	if diags.HasErrors() {
@@ -45,7 +48,7 @@ func specFromHCL(t testing.TB, src string) Spec {
 		t.Fatalf("decoding common attributes: %s", diags.Error())
 	}
 	ctx := &hcl.EvalContext{Functions: map[string]function.Function{"upper": stdlib.UpperFunc}}
-	spec := Spec{
+	spec := source.Spec{
 		Name:        block.Labels[0],
 		Body:        remain,
 		EvalContext: ctx,
@@ -84,7 +87,7 @@ func specFromHCL(t testing.TB, src string) Spec {
 }
 
 // buildHCL builds an adapter from a config, failing the test on errors.
-func buildHCL(t testing.TB, src string) Adapter {
+func buildHCL(t testing.TB, src string) source.Adapter {
 	t.Helper()
 	spec := specFromHCL(t, src)
 	a, diags := Build(spec)
@@ -103,7 +106,7 @@ func sign(secret string, body []byte) string {
 
 // jsonRequest is a delivery with a JSON content type plus extra headers
 // given as name, value pairs.
-func jsonRequest(body string, kv ...string) *Request {
+func jsonRequest(body string, kv ...string) *source.Request {
 	h := http.Header{"Content-Type": {"application/json"}}
 	for i := 0; i+1 < len(kv); i += 2 {
 		if kv[i+1] == "" {
@@ -112,10 +115,19 @@ func jsonRequest(body string, kv ...string) *Request {
 		}
 		h.Set(kv[i], kv[i+1])
 	}
-	return &Request{
+	return &source.Request{
 		Method: http.MethodPost,
 		Header: h,
 		Body:   []byte(body),
 		Now:    time.Date(2026, 11, 22, 10, 0, 1, 0, time.UTC),
 	}
+}
+
+// parseEvents runs an adapter and returns the delivery's events.
+func parseEvents(a source.Adapter, req *source.Request) ([]sdk.Event, error) {
+	d, err := a.Parse(req)
+	if err != nil {
+		return nil, err
+	}
+	return d.Events, nil
 }

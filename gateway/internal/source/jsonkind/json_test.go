@@ -1,4 +1,4 @@
-package source
+package jsonkind
 
 import (
 	"encoding/json"
@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/triggergate/triggergate/gateway/internal/source"
 	"github.com/triggergate/triggergate/sdk"
 )
 
@@ -69,7 +70,7 @@ func TestJSONParse(t *testing.T) {
 		"mapped":    mappedConfig,
 		"strict":    strictConfig,
 	}
-	adapters := make(map[string]Adapter, len(configs))
+	adapters := make(map[string]source.Adapter, len(configs))
 	for name, src := range configs {
 		adapters[name] = buildHCL(t, src)
 	}
@@ -80,7 +81,7 @@ func TestJSONParse(t *testing.T) {
 	tests := []struct {
 		name    string
 		config  string
-		req     *Request
+		req     *source.Request
 		want    []sdk.Event
 		wantErr error
 		errHas  string
@@ -225,16 +226,16 @@ func TestJSONParse(t *testing.T) {
 		// Content type.
 		{name: "missing content type", config: "canonical",
 			req:     jsonRequest(`{}`, "Content-Type", ""),
-			wantErr: ErrUnsupportedType, errHas: "missing Content-Type"},
+			wantErr: source.ErrUnsupportedType, errHas: "missing Content-Type"},
 		{name: "form content type", config: "canonical",
 			req:     jsonRequest(`{}`, "Content-Type", "application/x-www-form-urlencoded"),
-			wantErr: ErrUnsupportedType, errHas: "application/x-www-form-urlencoded"},
+			wantErr: source.ErrUnsupportedType, errHas: "application/x-www-form-urlencoded"},
 		{name: "text/json is not accepted", config: "canonical",
 			req:     jsonRequest(`{}`, "Content-Type", "text/json"),
-			wantErr: ErrUnsupportedType},
+			wantErr: source.ErrUnsupportedType},
 		{name: "content type checked before signature", config: "signed",
 			req:     jsonRequest(signedBody, "Content-Type", "text/plain"),
-			wantErr: ErrUnsupportedType},
+			wantErr: source.ErrUnsupportedType},
 
 		// Signatures.
 		{name: "signature good", config: "signed",
@@ -248,19 +249,19 @@ func TestJSONParse(t *testing.T) {
 			want: []sdk.Event{signedEvent}},
 		{name: "signature missing names the header", config: "signed",
 			req:     jsonRequest(signedBody),
-			wantErr: ErrBadSignature, errHas: "missing X-Signature-256 header"},
+			wantErr: source.ErrBadSignature, errHas: "missing X-Signature-256 header"},
 		{name: "signature with wrong secret", config: "signed",
 			req:     jsonRequest(signedBody, "X-Signature-256", sign("other", []byte(signedBody))),
-			wantErr: ErrBadSignature, errHas: "does not match"},
+			wantErr: source.ErrBadSignature, errHas: "does not match"},
 		{name: "signature of another body", config: "signed",
 			req:     jsonRequest(signedBody, "X-Signature-256", sign("s3cret", []byte(signedBody+" "))),
-			wantErr: ErrBadSignature},
+			wantErr: source.ErrBadSignature},
 		{name: "signature not hex", config: "signed",
 			req:     jsonRequest(signedBody, "X-Signature-256", "zz"+sign("s3cret", []byte(signedBody))[2:]),
-			wantErr: ErrBadSignature, errHas: "not a hex HMAC-SHA256"},
+			wantErr: source.ErrBadSignature, errHas: "not a hex HMAC-SHA256"},
 		{name: "signature checked before payload", config: "signed",
 			req:     jsonRequest(`not json`, "X-Signature-256", sign("other", []byte(`not json`))),
-			wantErr: ErrBadSignature},
+			wantErr: source.ErrBadSignature},
 		{name: "rotation: current secret", config: "rotated",
 			req:  jsonRequest(signedBody, "X-Signature-256", sign("new-secret", []byte(signedBody))),
 			want: []sdk.Event{signedEvent}},
@@ -269,30 +270,30 @@ func TestJSONParse(t *testing.T) {
 			want: []sdk.Event{signedEvent}},
 		{name: "rotation: neither secret", config: "rotated",
 			req:     jsonRequest(signedBody, "X-Signature-256", sign("s3cret", []byte(signedBody))),
-			wantErr: ErrBadSignature},
+			wantErr: source.ErrBadSignature},
 		{name: "custom signature header", config: "custom",
 			req:  jsonRequest(signedBody, "X-Hub-Signature", sign("s3cret", []byte(signedBody))),
 			want: []sdk.Event{signedEvent}},
 		{name: "custom signature header missing", config: "custom",
 			req:     jsonRequest(signedBody, "X-Signature-256", sign("s3cret", []byte(signedBody))),
-			wantErr: ErrBadSignature, errHas: "X-Hub-Signature"},
+			wantErr: source.ErrBadSignature, errHas: "X-Hub-Signature"},
 
 		// Bodies.
 		{name: "empty body", config: "canonical", req: jsonRequest(``),
-			wantErr: ErrBadPayload, errHas: "empty"},
+			wantErr: source.ErrBadPayload, errHas: "empty"},
 		{name: "invalid json", config: "canonical", req: jsonRequest(`{"type":`),
-			wantErr: ErrBadPayload, errHas: "not valid JSON"},
+			wantErr: source.ErrBadPayload, errHas: "not valid JSON"},
 		{name: "trailing data", config: "canonical", req: jsonRequest(`{"type":"x","customer":{"id":"c"}} {}`),
-			wantErr: ErrBadPayload, errHas: "after the JSON value"},
+			wantErr: source.ErrBadPayload, errHas: "after the JSON value"},
 		{name: "invalid utf-8", config: "canonical", req: jsonRequest("{\"type\":\"x\xff\"}"),
-			wantErr: ErrBadPayload, errHas: "UTF-8"},
+			wantErr: source.ErrBadPayload, errHas: "UTF-8"},
 		{name: "top-level string", config: "canonical", req: jsonRequest(`"hello"`),
-			wantErr: ErrBadPayload, errHas: "body is a JSON string"},
+			wantErr: source.ErrBadPayload, errHas: "body is a JSON string"},
 		{name: "top-level null", config: "canonical", req: jsonRequest(`null`),
-			wantErr: ErrBadPayload, errHas: "body is a JSON null"},
+			wantErr: source.ErrBadPayload, errHas: "body is a JSON null"},
 		{name: "too deep", config: "canonical",
 			req:     jsonRequest(`{"type":"x","customer":{"id":"c"},"p":` + strings.Repeat("[", 64) + strings.Repeat("]", 64) + `}`),
-			wantErr: ErrBadPayload, errHas: "deeper than 64"},
+			wantErr: source.ErrBadPayload, errHas: "deeper than 64"},
 		{name: "depth of exactly 64", config: "canonical",
 			req: jsonRequest(`{"type":"x","customer":{"id":"c"},"properties":{"p":` + strings.Repeat("[", 62) + strings.Repeat("]", 62) + `}}`),
 			want: []sdk.Event{{Type: "x", Customer: sdk.Customer{ID: "c"},
@@ -301,88 +302,88 @@ func TestJSONParse(t *testing.T) {
 			req:  jsonRequest(`{"type":"x","customer":{"id":"` + strings.Repeat(`[{\"`, 100) + `"}}`),
 			want: []sdk.Event{{Type: "x", Customer: sdk.Customer{ID: strings.Repeat(`[{"`, 100)}}}},
 		{name: "empty array", config: "canonical", req: jsonRequest(`[]`),
-			wantErr: ErrBadPayload, errHas: "empty array"},
+			wantErr: source.ErrBadPayload, errHas: "empty array"},
 		{name: "array with a non-object", config: "canonical",
 			req:     jsonRequest(`[{"type":"x","customer":{"id":"c"}}, 3]`),
-			wantErr: ErrBadPayload, errHas: "item 1 is a JSON number"},
+			wantErr: source.ErrBadPayload, errHas: "item 1 is a JSON number"},
 		{name: "array item without identity", config: "canonical",
 			req:     jsonRequest(`[{"type":"x","customer":{"id":"c"}}, {"type":"x"}]`),
-			wantErr: ErrBadPayload, errHas: "item 1: event has no customer identity"},
+			wantErr: source.ErrBadPayload, errHas: "item 1: event has no customer identity"},
 
 		// Types.
 		{name: "type missing", config: "canonical", req: jsonRequest(`{"customer":{"id":"c"}}`),
-			wantErr: ErrBadPayload, errHas: `type: want a string such as "checkout.updated", got null (mapped by default body.type)`},
+			wantErr: source.ErrBadPayload, errHas: `type: want a string such as "checkout.updated", got null (mapped by default body.type)`},
 		{name: "type empty", config: "canonical", req: jsonRequest(`{"type":"","customer":{"id":"c"}}`),
-			wantErr: ErrBadPayload, errHas: "type: must not be empty"},
+			wantErr: source.ErrBadPayload, errHas: "type: must not be empty"},
 		{name: "type not a string", config: "canonical", req: jsonRequest(`{"type":7,"customer":{"id":"c"}}`),
-			wantErr: ErrBadPayload, errHas: "got number"},
+			wantErr: source.ErrBadPayload, errHas: "got number"},
 		{name: "type with a space", config: "canonical", req: jsonRequest(`{"type":"order placed","customer":{"id":"c"}}`),
-			wantErr: ErrBadPayload, errHas: `"order placed" is not valid`},
+			wantErr: source.ErrBadPayload, errHas: `"order placed" is not valid`},
 		{name: "type with an empty word", config: "canonical", req: jsonRequest(`{"type":"order..placed","customer":{"id":"c"}}`),
-			wantErr: ErrBadPayload, errHas: "is not valid"},
+			wantErr: source.ErrBadPayload, errHas: "is not valid"},
 		{name: "type too long", config: "canonical",
 			req:     jsonRequest(`{"type":"` + strings.Repeat("a", 129) + `","customer":{"id":"c"}}`),
-			wantErr: ErrBadPayload, errHas: "longer than 128 characters"},
+			wantErr: source.ErrBadPayload, errHas: "longer than 128 characters"},
 		{name: "type of exactly 128 characters", config: "canonical",
 			req:  jsonRequest(`{"type":"` + strings.Repeat("a", 128) + `","customer":{"id":"c"}}`),
 			want: []sdk.Event{{Type: strings.Repeat("a", 128), Customer: sdk.Customer{ID: "c"}}}},
 
 		// Identity.
 		{name: "no customer at all", config: "canonical", req: jsonRequest(`{"type":"x"}`),
-			wantErr: ErrBadPayload, errHas: noIdentityMessage},
+			wantErr: source.ErrBadPayload, errHas: noIdentityMessage},
 		{name: "blank identities do not count", config: "canonical",
 			req:     jsonRequest(`{"type":"x","customer":{"id":" ","email":"","external_ids":{"crm":null}}}`),
-			wantErr: ErrBadPayload, errHas: noIdentityMessage},
+			wantErr: source.ErrBadPayload, errHas: noIdentityMessage},
 		{name: "customer id as a boolean", config: "canonical",
 			req:     jsonRequest(`{"type":"x","customer":{"id":true}}`),
-			wantErr: ErrBadPayload, errHas: "customer_id: want a string or number, got boolean (mapped by default body.customer.id)"},
+			wantErr: source.ErrBadPayload, errHas: "customer_id: want a string or number, got boolean (mapped by default body.customer.id)"},
 		{name: "external ids not an object", config: "canonical",
 			req:     jsonRequest(`{"type":"x","customer":{"id":"c","external_ids":["a"]}}`),
-			wantErr: ErrBadPayload, errHas: "want an object of system name"},
+			wantErr: source.ErrBadPayload, errHas: "want an object of system name"},
 		{name: "numeric id out of range", config: "canonical",
 			req:     jsonRequest(`{"type":"x","customer":{"id":1e300}}`),
-			wantErr: ErrBadPayload, errHas: "out of range for an id"},
+			wantErr: source.ErrBadPayload, errHas: "out of range for an id"},
 
 		// Occurred at.
 		{name: "occurred_at not RFC 3339", config: "canonical",
 			req:     jsonRequest(`{"type":"x","occurred_at":"22/11/2026","customer":{"id":"c"}}`),
-			wantErr: ErrBadPayload, errHas: "not an RFC 3339 time"},
+			wantErr: source.ErrBadPayload, errHas: "not an RFC 3339 time"},
 		{name: "occurred_at negative", config: "canonical",
 			req:     jsonRequest(`{"type":"x","occurred_at":-1,"customer":{"id":"c"}}`),
-			wantErr: ErrBadPayload, errHas: "not a unix time"},
+			wantErr: source.ErrBadPayload, errHas: "not a unix time"},
 		{name: "occurred_at in microseconds", config: "canonical",
 			req:     jsonRequest(`{"type":"x","occurred_at":1795255200123456,"customer":{"id":"c"}}`),
-			wantErr: ErrBadPayload, errHas: "not a unix time"},
+			wantErr: source.ErrBadPayload, errHas: "not a unix time"},
 		{name: "occurred_at a boolean", config: "canonical",
 			req:     jsonRequest(`{"type":"x","occurred_at":true,"customer":{"id":"c"}}`),
-			wantErr: ErrBadPayload, errHas: "want an RFC 3339 string"},
+			wantErr: source.ErrBadPayload, errHas: "want an RFC 3339 string"},
 
 		// Properties and traits.
 		{name: "properties not an object", config: "canonical",
 			req:     jsonRequest(`{"type":"x","customer":{"id":"c"},"properties":[1,2]}`),
-			wantErr: ErrBadPayload, errHas: "properties: want an object, got array (mapped by default body.properties)"},
+			wantErr: source.ErrBadPayload, errHas: "properties: want an object, got array (mapped by default body.properties)"},
 		{name: "traits not an object", config: "canonical",
 			req:     jsonRequest(`{"type":"x","customer":{"id":"c"},"traits":"vip"}`),
-			wantErr: ErrBadPayload, errHas: "traits: want an object, got string (mapped by default body.traits)"},
+			wantErr: source.ErrBadPayload, errHas: "traits: want an object, got string (mapped by default body.traits)"},
 		{name: "property number beyond float64", config: "canonical",
 			req:     jsonRequest(`{"type":"x","customer":{"id":"c"},"properties":{"n":1e400}}`),
-			wantErr: ErrBadPayload, errHas: "properties.n: number is out of range (mapped by default body.properties)"},
+			wantErr: source.ErrBadPayload, errHas: "properties.n: number is out of range (mapped by default body.properties)"},
 
 		// Evaluation errors.
 		{name: "missing attribute without try names the config line", config: "strict",
 			req:     jsonRequest(`{"uid":"c"}`),
-			wantErr: ErrBadPayload, errHas: `type: Unsupported attribute: This object does not have an attribute named "event". (mapped by app.hcl:5)`},
+			wantErr: source.ErrBadPayload, errHas: `type: Unsupported attribute: This object does not have an attribute named "event". (mapped by app.hcl:5)`},
 		{name: "strict mapping succeeds when fields exist", config: "strict",
 			req:  jsonRequest(`{"event":"x.y","uid":12}`),
 			want: []sdk.Event{{Type: "x.y", Customer: sdk.Customer{ID: "12"}}}},
 		{name: "missing header without try", config: "mapped",
 			req:     jsonRequest(`{"object":"a","action":"b","user":{"id":"1"}}`),
-			wantErr: ErrBadPayload, errHas: "delivery_id: Invalid index: The given key does not identify an element in this collection value. (mapped by app.hcl:6)"},
+			wantErr: source.ErrBadPayload, errHas: "delivery_id: Invalid index: The given key does not identify an element in this collection value. (mapped by app.hcl:6)"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			got, err := adapters[tt.config].Parse(tt.req)
+			got, err := parseEvents(adapters[tt.config], tt.req)
 			if tt.wantErr != nil {
 				if !errors.Is(err, tt.wantErr) {
 					t.Fatalf("error = %v, want %v", err, tt.wantErr)
@@ -428,7 +429,7 @@ func TestJSONParseConcurrent(t *testing.T) {
 	for i := range 8 {
 		go func() {
 			body := `{"object":"o","action":"a","user":{"id":"` + string(rune('a'+i)) + `"}}`
-			evs, err := a.Parse(jsonRequest(body, "X-Request-Id", "r"))
+			evs, err := parseEvents(a, jsonRequest(body, "X-Request-Id", "r"))
 			if err == nil && evs[0].Customer.ID != string(rune('a'+i)) {
 				err = errors.New("events crossed between goroutines")
 			}

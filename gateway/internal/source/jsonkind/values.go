@@ -1,4 +1,4 @@
-package source
+package jsonkind
 
 import (
 	"bytes"
@@ -14,6 +14,8 @@ import (
 	"unicode/utf8"
 
 	"github.com/zclconf/go-cty/cty"
+
+	"github.com/triggergate/triggergate/gateway/internal/source"
 )
 
 // maxJSONDepth bounds the nesting of a body; deeper bodies are rejected
@@ -61,22 +63,22 @@ func jsonDepthExceeds(b []byte, limit int) bool {
 // numbers are big.Float, so a 64-bit id survives).
 func decodeJSON(b []byte) (cty.Value, error) {
 	if !utf8.Valid(b) {
-		return cty.NilVal, fmt.Errorf("%w: body is not valid UTF-8", ErrBadPayload)
+		return cty.NilVal, fmt.Errorf("%w: body is not valid UTF-8", source.ErrBadPayload)
 	}
 	if jsonDepthExceeds(b, maxJSONDepth) {
-		return cty.NilVal, fmt.Errorf("%w: body nests deeper than %d levels", ErrBadPayload, maxJSONDepth)
+		return cty.NilVal, fmt.Errorf("%w: body nests deeper than %d levels", source.ErrBadPayload, maxJSONDepth)
 	}
 	dec := json.NewDecoder(bytes.NewReader(b))
 	dec.UseNumber()
 	var v any
 	if err := dec.Decode(&v); err != nil {
 		if errors.Is(err, io.EOF) {
-			return cty.NilVal, fmt.Errorf("%w: body is empty; send a JSON object", ErrBadPayload)
+			return cty.NilVal, fmt.Errorf("%w: body is empty; send a JSON object", source.ErrBadPayload)
 		}
-		return cty.NilVal, fmt.Errorf("%w: body is not valid JSON: %v", ErrBadPayload, err)
+		return cty.NilVal, fmt.Errorf("%w: body is not valid JSON: %v", source.ErrBadPayload, err)
 	}
 	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
-		return cty.NilVal, fmt.Errorf("%w: body has data after the JSON value", ErrBadPayload)
+		return cty.NilVal, fmt.Errorf("%w: body has data after the JSON value", source.ErrBadPayload)
 	}
 	return goToCty(v)
 }
@@ -94,7 +96,7 @@ func goToCty(v any) (cty.Value, error) {
 	case json.Number:
 		n, err := cty.ParseNumberVal(string(v))
 		if err != nil {
-			return cty.NilVal, fmt.Errorf("%w: number %s is out of range", ErrBadPayload, truncate(string(v), 32))
+			return cty.NilVal, fmt.Errorf("%w: number %s is out of range", source.ErrBadPayload, truncate(string(v), 32))
 		}
 		return n, nil
 	case []any:
@@ -124,7 +126,7 @@ func goToCty(v any) (cty.Value, error) {
 		}
 		return cty.ObjectVal(attrs), nil
 	default:
-		return cty.NilVal, fmt.Errorf("%w: unexpected JSON value %T", ErrBadPayload, v)
+		return cty.NilVal, fmt.Errorf("%w: unexpected JSON value %T", source.ErrBadPayload, v)
 	}
 }
 

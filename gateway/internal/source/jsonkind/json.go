@@ -1,4 +1,4 @@
-package source
+package jsonkind
 
 import (
 	"errors"
@@ -16,6 +16,7 @@ import (
 	"github.com/zclconf/go-cty/cty/function"
 	"github.com/zclconf/go-cty/cty/function/stdlib"
 
+	"github.com/triggergate/triggergate/gateway/internal/source"
 	"github.com/triggergate/triggergate/sdk"
 )
 
@@ -26,7 +27,7 @@ const (
 	// maxEventTypeLen bounds an event type; types are keys in trigger
 	// configuration, not free text.
 	maxEventTypeLen = 128
-	// noIdentityMessage is the ErrBadPayload detail for an event that names
+	// noIdentityMessage is the source.ErrBadPayload detail for an event that names
 	// nobody; it says which attributes to map.
 	noIdentityMessage = "event has no customer identity: map customer_id, email, phone, anonymous_id or external_ids"
 )
@@ -98,7 +99,7 @@ type jsonAdapter struct {
 	properties, traits                            mapping
 }
 
-var _ Adapter = (*jsonAdapter)(nil)
+var _ source.Adapter = (*jsonAdapter)(nil)
 
 // jsonFunctions are the functions an event mapping may call: the SDK's
 // expression functions plus string and collection helpers useful for
@@ -161,7 +162,7 @@ func jsonDefaults() []struct{ name, src string } {
 }
 
 // buildJSON decodes a json source block.
-func buildJSON(spec Spec) (Adapter, hcl.Diagnostics) {
+func Build(spec source.Spec) (source.Adapter, hcl.Diagnostics) {
 	var diags hcl.Diagnostics
 	a := &jsonAdapter{
 		secrets:         slices.Clone(spec.Secrets),
@@ -175,7 +176,7 @@ func buildJSON(spec Spec) (Adapter, hcl.Diagnostics) {
 				Summary:  "Empty secret",
 				Detail: fmt.Sprintf("Source %q has an empty secret, which anyone can sign with. "+
 					"Set it (is the environment variable defined?) or remove secret to accept unsigned deliveries.", spec.Name),
-				Subject: spec.defRange().Ptr(),
+				Subject: spec.BlockRange().Ptr(),
 			})
 			break
 		}
@@ -358,11 +359,19 @@ func isHeaderToken(s string) bool {
 
 // Parse verifies the content type and signature, then maps the body: one
 // event for an object, one per item for an array of objects.
-func (a *jsonAdapter) Parse(req *Request) ([]sdk.Event, error) {
-	if req == nil {
-		return nil, fmt.Errorf("%w: no request", ErrBadPayload)
+func (a *jsonAdapter) Parse(req *source.Request) (*source.Delivery, error) {
+	events, err := a.parse(req)
+	if err != nil {
+		return nil, err
 	}
-	if err := checkJSONContentType(req.Header); err != nil {
+	return &source.Delivery{Events: events}, nil
+}
+
+func (a *jsonAdapter) parse(req *source.Request) ([]sdk.Event, error) {
+	if req == nil {
+		return nil, fmt.Errorf("%w: no request", source.ErrBadPayload)
+	}
+	if err := source.CheckJSON(req.Header); err != nil {
 		return nil, err
 	}
 	if len(a.secrets) > 0 {
@@ -380,13 +389,13 @@ func (a *jsonAdapter) Parse(req *Request) ([]sdk.Event, error) {
 	case t.IsObjectType() && !root.IsNull():
 		ev, err := a.event(root, headers)
 		if err != nil {
-			return nil, fmt.Errorf("%w: %v", ErrBadPayload, err)
+			return nil, fmt.Errorf("%w: %v", source.ErrBadPayload, err)
 		}
 		return []sdk.Event{ev}, nil
 	case t.IsTupleType():
 		return a.batch(root, headers)
 	default:
-		return nil, fmt.Errorf("%w: body is a JSON %s; send an object (or an array of objects)", ErrBadPayload, jsonKind(root))
+		return nil, fmt.Errorf("%w: body is a JSON %s; send an object (or an array of objects)", source.ErrBadPayload, jsonKind(root))
 	}
 }
 
@@ -396,16 +405,16 @@ func (a *jsonAdapter) Parse(req *Request) ([]sdk.Event, error) {
 func (a *jsonAdapter) batch(root, headers cty.Value) ([]sdk.Event, error) {
 	n := root.LengthInt()
 	if n == 0 {
-		return nil, fmt.Errorf("%w: body is an empty array; send at least one event object", ErrBadPayload)
+		return nil, fmt.Errorf("%w: body is an empty array; send at least one event object", source.ErrBadPayload)
 	}
 	events := make([]sdk.Event, 0, n)
 	for i, item := range root.AsValueSlice() {
 		if !item.Type().IsObjectType() || item.IsNull() {
-			return nil, fmt.Errorf("%w: item %d is a JSON %s; each item must be an object", ErrBadPayload, i, jsonKind(item))
+			return nil, fmt.Errorf("%w: item %d is a JSON %s; each item must be an object", source.ErrBadPayload, i, jsonKind(item))
 		}
 		ev, err := a.event(item, headers)
 		if err != nil {
-			return nil, fmt.Errorf("%w: item %d: %v", ErrBadPayload, i, err)
+			return nil, fmt.Errorf("%w: item %d: %v", source.ErrBadPayload, i, err)
 		}
 		events = append(events, ev)
 	}
@@ -430,7 +439,7 @@ func jsonKind(v cty.Value) string {
 }
 
 // event evaluates every mapping against one object. Errors name the
-// mapping and where it is configured; the caller wraps ErrBadPayload.
+// mapping and where it is configured; the caller wraps source.ErrBadPayload.
 func (a *jsonAdapter) event(body, headers cty.Value) (sdk.Event, error) {
 	ctx := &hcl.EvalContext{
 		Variables: map[string]cty.Value{"body": body, "headers": headers},

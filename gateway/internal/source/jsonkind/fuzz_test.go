@@ -1,9 +1,11 @@
-package source
+package jsonkind
 
 import (
 	"encoding/json"
 	"errors"
 	"testing"
+
+	"github.com/triggergate/triggergate/gateway/internal/source"
 )
 
 // FuzzJSONParse feeds arbitrary bodies to the json kind, unsigned, signed
@@ -32,7 +34,7 @@ func FuzzJSONParse(f *testing.F) {
 	mapped := buildHCL(f, mappedConfig)
 
 	f.Fuzz(func(t *testing.T, body []byte, mode uint8, sig string) {
-		var a Adapter
+		var a source.Adapter
 		req := jsonRequest(string(body), "X-Request-Id", "r1")
 		switch mode % 4 {
 		case 0:
@@ -46,9 +48,9 @@ func FuzzJSONParse(f *testing.F) {
 		default:
 			a = mapped
 		}
-		evs, err := a.Parse(req)
+		evs, err := parseEvents(a, req)
 		if err != nil {
-			if !errors.Is(err, ErrBadPayload) && !errors.Is(err, ErrBadSignature) && !errors.Is(err, ErrUnsupportedType) {
+			if !errors.Is(err, source.ErrBadPayload) && !errors.Is(err, source.ErrBadSignature) && !errors.Is(err, source.ErrUnsupportedType) {
 				t.Fatalf("error wraps no sentinel: %v", err)
 			}
 			if evs != nil {

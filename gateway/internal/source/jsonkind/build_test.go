@@ -1,4 +1,4 @@
-package source
+package jsonkind
 
 import (
 	"reflect"
@@ -7,15 +7,9 @@ import (
 
 	"github.com/hashicorp/hcl/v2"
 
+	"github.com/triggergate/triggergate/gateway/internal/source"
 	"github.com/triggergate/triggergate/sdk"
 )
-
-func TestKinds(t *testing.T) {
-	t.Parallel()
-	if got, want := Kinds(), []string{"json"}; !reflect.DeepEqual(got, want) {
-		t.Fatalf("Kinds() = %v, want %v", got, want)
-	}
-}
 
 func TestBuildDiagnostics(t *testing.T) {
 	t.Parallel()
@@ -28,14 +22,6 @@ func TestBuildDiagnostics(t *testing.T) {
 		line     int
 		column   int
 	}{
-		{
-			name: "unknown kind lists the known ones",
-			src: `source "app" {
-  kind = "shopifyy"
-}`,
-			severity: hcl.DiagError, summary: "Unknown source kind", detail: "use one of: json.",
-			line: 2, column: 10,
-		},
 		{
 			name: "variable other than body and headers",
 			src: `source "app" {
@@ -180,14 +166,11 @@ func TestBuildWithoutRanges(t *testing.T) {
 	t.Parallel()
 	// A spec from a caller that sets no ranges and no body still builds or
 	// reports, without panicking.
-	if _, diags := Build(Spec{Name: "x", Kind: "nope"}); !diags.HasErrors() {
-		t.Fatal("unknown kind: want an error")
-	}
-	a, diags := Build(Spec{Name: "x", Kind: "json"})
+	a, diags := Build(source.Spec{Name: "x", Kind: "json"})
 	if diags.HasErrors() || a == nil {
 		t.Fatalf("json with no body: %s", diags.Error())
 	}
-	evs, err := a.Parse(jsonRequest(`{"type":"t","customer":{"id":"c"}}`))
+	evs, err := parseEvents(a, jsonRequest(`{"type":"t","customer":{"id":"c"}}`))
 	if err != nil || len(evs) != 1 || evs[0].Type != "t" {
 		t.Fatalf("Parse = %v, %v", evs, err)
 	}
@@ -208,7 +191,7 @@ func TestJSONFunctions(t *testing.T) {
     external_ids = { crm = trimspace(join("-", split(",", " a,b ")))}
   }
 }`)
-	evs, err := a.Parse(jsonRequest(`{"kind":"ORDER.Paid","n":115310627314723954,"user":{}}`))
+	evs, err := parseEvents(a, jsonRequest(`{"kind":"ORDER.Paid","n":115310627314723954,"user":{}}`))
 	if err != nil {
 		t.Fatal(err)
 	}
