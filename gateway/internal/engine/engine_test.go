@@ -86,9 +86,9 @@ func newFixture(t *testing.T) *fixture {
 
 func (f *fixture) append(t *testing.T, id, typ, customer string) {
 	t.Helper()
-	ev := sdk.Event{ID: id, Type: typ, Source: "test", Customer: sdk.Customer{ID: customer},
+	ev := sdk.Event{ID: id, Type: typ, Source: "test", DeliveryID: id, Customer: sdk.Customer{ID: customer},
 		Traits: map[string]any{"last": id}, OccurredAt: time.Now().UTC()}
-	if _, err := f.log.Append(t.Context(), "test", id, []sdk.Event{ev}); err != nil {
+	if _, err := f.log.Append(t.Context(), "test", []sdk.Event{ev}, 0); err != nil {
 		t.Fatal(err)
 	}
 }

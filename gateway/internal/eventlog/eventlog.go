@@ -1,12 +1,13 @@
 // Package eventlog is the durable queue between ingest and processing: the
 // log/<partition>/<event-id> keys in etcd (DESIGN.md §4). Ingest appends a
-// delivery's events in one transaction together with its dedupe record and
-// answers 202 only after that commit; the partition owner reads pending
+// delivery's events, each in the same transaction as its own dedupe record,
+// and answers 202 only after the commit; the partition owner reads pending
 // entries and deletes them in the same transaction that writes their
 // effects.
 //
-// This version commits one delivery per transaction; group commit comes
-// later behind the same Append.
+// This version commits each delivery on its own (in chunks of up to 60
+// events); group commit of concurrent deliveries comes later behind the
+// same Append.
 package eventlog
 
 import (
@@ -344,7 +345,7 @@ func (l *Log) commitChunk(ctx context.Context, source string, chunk []*pendingEv
 		}
 		// Some event was there before: mark every such event with the id
 		// first committed, and try again with the rest.
-		r := 0
+		r, marked := 0, 0
 		for _, p := range todo {
 			logKVs := resp.Responses[r].GetResponseRange().GetKvs()
 			r++
@@ -354,13 +355,24 @@ func (l *Log) commitChunk(ctx context.Context, source string, chunk []*pendingEv
 				// while the event still waits.
 				p.original = p.logKey[strings.LastIndexByte(p.logKey, '/')+1:]
 			}
-			if p.dedupe == "" {
-				continue
+			if p.dedupe != "" {
+				if kvs := resp.Responses[r].GetResponseRange().GetKvs(); len(kvs) > 0 {
+					p.original = string(kvs[0].Value)
+					if p.original == "" {
+						// A record holding no id (edited by hand): the
+						// event was seen; report it under its own id.
+						p.original = p.logKey[strings.LastIndexByte(p.logKey, '/')+1:]
+					}
+				}
+				r++
 			}
-			if kvs := resp.Responses[r].GetResponseRange().GetKvs(); len(kvs) > 0 {
-				p.original = string(kvs[0].Value)
+			if p.original != "" {
+				marked++
 			}
-			r++
+		}
+		if marked == 0 {
+			// Cannot happen with a consistent read; never spin on it.
+			return fmt.Errorf("committing %d events of %q: the transaction failed but no event was found committed", len(todo), source)
 		}
 		l.log.Debug("events seen before", "source", source)
 	}
