@@ -241,7 +241,9 @@ func (l *Log) Append(ctx context.Context, source string, events []sdk.Event, win
 		}
 		data, err := json.Marshal(ev)
 		if err != nil {
-			return AppendResult{}, fmt.Errorf("encoding event %s: %w", ev.ID, err)
+			// Not a store problem: retrying cannot help (a non-finite
+			// number, say), so it is the sender's bad event.
+			return AppendResult{}, fmt.Errorf("encoding event %s: %v: %w", ev.ID, err, ErrInvalidEvent)
 		}
 		p := &pendingEvent{index: i, logKey: l.Prefix(l.Partition(ck)) + ev.ID, data: data}
 		if ev.DeliveryID != "" {

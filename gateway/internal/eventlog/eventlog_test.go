@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"math"
 	"reflect"
 	"slices"
 	"strings"
@@ -1156,4 +1157,14 @@ func BenchmarkAppendBatch50(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(size*b.N)/b.Elapsed().Seconds(), "events/s")
+}
+
+func TestAppendUnencodableEventIsInvalid(t *testing.T) {
+	t.Parallel()
+	l := eventlog.New(storetest.Start(t), nil)
+	ev := event("nan@example.com")
+	ev.Properties = map[string]any{"value": math.NaN()}
+	if _, err := l.Append(t.Context(), "shop", []sdk.Event{ev}, 0); !errors.Is(err, eventlog.ErrInvalidEvent) {
+		t.Fatalf("Append of a NaN property: err = %v, want ErrInvalidEvent (a 400, not a retry)", err)
+	}
 }

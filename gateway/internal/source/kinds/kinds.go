@@ -12,7 +12,10 @@ import (
 	"github.com/hashicorp/hcl/v2"
 
 	"github.com/triggergate/triggergate/gateway/internal/source"
+	"github.com/triggergate/triggergate/gateway/internal/source/hubspot"
 	"github.com/triggergate/triggergate/gateway/internal/source/jsonkind"
+	"github.com/triggergate/triggergate/gateway/internal/source/salesforce"
+	"github.com/triggergate/triggergate/gateway/internal/source/segment"
 )
 
 // builder makes an adapter of one kind from a spec of that kind.
@@ -22,7 +25,10 @@ type builder func(spec source.Spec) (source.Adapter, hcl.Diagnostics)
 // variable, so there is no global state to mutate.
 func registry() map[string]builder {
 	return map[string]builder{
-		"json": jsonkind.Build,
+		"hubspot":    hubspot.Build,
+		"json":       jsonkind.Build,
+		"salesforce": salesforce.Build,
+		"segment":    segment.Build,
 	}
 }
 

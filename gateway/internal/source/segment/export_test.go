@@ -1,0 +1,4 @@
+package segment
+
+// SnakeCaseForTest exposes snakeCase to the external tests.
+var SnakeCaseForTest = snakeCase
