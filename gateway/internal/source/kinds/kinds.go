@@ -16,6 +16,8 @@ import (
 	"github.com/triggergate/triggergate/gateway/internal/source/jsonkind"
 	"github.com/triggergate/triggergate/gateway/internal/source/salesforce"
 	"github.com/triggergate/triggergate/gateway/internal/source/segment"
+	"github.com/triggergate/triggergate/gateway/internal/source/standard"
+	"github.com/triggergate/triggergate/gateway/internal/source/stripe"
 )
 
 // builder makes an adapter of one kind from a spec of that kind.
@@ -29,6 +31,8 @@ func registry() map[string]builder {
 		"json":       jsonkind.Build,
 		"salesforce": salesforce.Build,
 		"segment":    segment.Build,
+		"standard":   standard.Build,
+		"stripe":     stripe.Build,
 	}
 }
 
