@@ -71,24 +71,37 @@ func MajorUnits(minor int64, currency string) float64 {
 	return float64(minor) / math.Pow10(CurrencyExponent(currency))
 }
 
+// MaxAmount bounds money amounts: far above any real order, low enough
+// that sums of amounts stay finite (a non-finite number cannot be stored).
+const MaxAmount = 1e15
+
 // Amount reads a money amount given as a number or a decimal string
-// ("600.00", as Shopify and WooCommerce send them).
+// ("600.00", as Shopify and WooCommerce send them). Amounts beyond
+// ±MaxAmount are refused.
 func Amount(v any) (float64, error) {
+	var f float64
 	switch x := v.(type) {
 	case float64:
-		return x, nil
+		f = x
 	case json.Number:
-		return x.Float64()
+		var err error
+		if f, err = strconv.ParseFloat(x.String(), 64); err != nil {
+			return 0, fmt.Errorf("amount %s is not a number", truncate(x.String(), 32))
+		}
 	case string:
-		f, err := strconv.ParseFloat(strings.TrimSpace(x), 64)
-		if err != nil || math.IsNaN(f) || math.IsInf(f, 0) {
+		var err error
+		if f, err = strconv.ParseFloat(strings.TrimSpace(x), 64); err != nil {
 			return 0, fmt.Errorf("amount %q is not a number", truncate(x, 32))
 		}
-		return f, nil
 	case nil:
 		return 0, nil
+	default:
+		return 0, fmt.Errorf("amount of type %T is not a number", v)
 	}
-	return 0, fmt.Errorf("amount of type %T is not a number", v)
+	if math.IsNaN(f) || math.Abs(f) > MaxAmount {
+		return 0, fmt.Errorf("amount %v is out of range", f)
+	}
+	return f, nil
 }
 
 // Currency normalises an ISO 4217 code to upper case; anything else is "".

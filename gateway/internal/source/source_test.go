@@ -3,6 +3,7 @@ package source_test
 import (
 	"crypto/sha256"
 	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"net/http"
 	"net/url"
@@ -64,7 +65,7 @@ func TestMoney(t *testing.T) {
 			t.Errorf("Amount(%v) = %v, %v; want %v", in, got, err, want)
 		}
 	}
-	for _, bad := range []any{"12,50", "NaN", true} {
+	for _, bad := range []any{"12,50", "NaN", true, "1e300", 2e15, json.Number("-1e16")} {
 		if _, err := source.Amount(bad); err == nil {
 			t.Errorf("Amount(%v) succeeded", bad)
 		}

@@ -16,8 +16,10 @@ import (
 	"github.com/triggergate/triggergate/gateway/internal/source/jsonkind"
 	"github.com/triggergate/triggergate/gateway/internal/source/salesforce"
 	"github.com/triggergate/triggergate/gateway/internal/source/segment"
+	"github.com/triggergate/triggergate/gateway/internal/source/shopify"
 	"github.com/triggergate/triggergate/gateway/internal/source/standard"
 	"github.com/triggergate/triggergate/gateway/internal/source/stripe"
+	"github.com/triggergate/triggergate/gateway/internal/source/woocommerce"
 )
 
 // builder makes an adapter of one kind from a spec of that kind.
@@ -27,12 +29,14 @@ type builder func(spec source.Spec) (source.Adapter, hcl.Diagnostics)
 // variable, so there is no global state to mutate.
 func registry() map[string]builder {
 	return map[string]builder{
-		"hubspot":    hubspot.Build,
-		"json":       jsonkind.Build,
-		"salesforce": salesforce.Build,
-		"segment":    segment.Build,
-		"standard":   standard.Build,
-		"stripe":     stripe.Build,
+		"hubspot":     hubspot.Build,
+		"json":        jsonkind.Build,
+		"salesforce":  salesforce.Build,
+		"segment":     segment.Build,
+		"shopify":     shopify.Build,
+		"standard":    standard.Build,
+		"stripe":      stripe.Build,
+		"woocommerce": woocommerce.Build,
 	}
 }
 
