@@ -1,6 +1,7 @@
 package app_test
 
 import (
+	"bytes"
 	"context"
 	"crypto/hmac"
 	"crypto/sha256"
@@ -27,6 +28,7 @@ import (
 	"github.com/triggergate/triggergate/gateway/internal/delivery"
 	"github.com/triggergate/triggergate/gateway/internal/pluginhost"
 	"github.com/triggergate/triggergate/gateway/internal/pluginhost/pluginhosttest"
+	"github.com/triggergate/triggergate/gateway/internal/source/sourcetest"
 	"github.com/triggergate/triggergate/gateway/internal/store/storetest"
 )
 
@@ -115,6 +117,10 @@ source "app" {
   kind   = "json"
   secret = %q
 }
+source "shop" {
+  kind   = "shopify"
+  secret = %q
+}
 channel "hook" {
   plugin = "webhook"
   config {
@@ -134,7 +140,7 @@ trigger "big_orders" {
     channel = "hook"
   }
 }
-`, t.TempDir(), pluginDir, storetest.FreePort(t), storetest.FreePort(t), sourceSecret, hookURL,
+`, t.TempDir(), pluginDir, storetest.FreePort(t), storetest.FreePort(t), sourceSecret, sourceSecret, hookURL,
 		base64.StdEncoding.EncodeToString([]byte(hookKey)))
 
 	cfg, diags := config.LoadFiles(map[string][]byte{"gateway.hcl": []byte(hcl)}, t.TempDir())
@@ -369,6 +375,52 @@ func TestIngestRefusals(t *testing.T) {
 		if resp.StatusCode != http.StatusOK {
 			t.Fatalf("%s = %d", path, resp.StatusCode)
 		}
+	}
+}
+
+// TestVendorWebhookEndToEnd sends a real Shopify orders/create delivery
+// (from the shared fixtures), signed as Shopify signs it, through the whole
+// gateway: the shopify source maps it to order.placed in major units, the
+// event trigger's condition sees the value, and the outgoing webhook
+// carries the canonical event.
+func TestVendorWebhookEndToEnd(t *testing.T) {
+	rc := newReceiver(t, nil)
+	g := startGateway(t, rc.URL)
+
+	var body []byte
+	for _, f := range sourcetest.Fixtures(t, "shopify") {
+		if f.Name == "orders.create__rudder-transformer.json" {
+			body = f.Body
+		}
+	}
+	if body == nil {
+		t.Fatal("fixture shopify/orders.create__rudder-transformer.json not found")
+	}
+	m := hmac.New(sha256.New, []byte(sourceSecret))
+	m.Write(body)
+	req, _ := http.NewRequest(http.MethodPost, g.url+"/v1/webhooks/shop", bytes.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("X-Shopify-Topic", "orders/create")
+	req.Header.Set("X-Shopify-Webhook-Id", "b54557e4-bdd9-4b37-8a5f-bf7d70bcd043")
+	req.Header.Set("X-Shopify-Hmac-Sha256", base64.StdEncoding.EncodeToString(m.Sum(nil)))
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusAccepted {
+		t.Fatalf("Shopify delivery: %d", resp.StatusCode)
+	}
+
+	got := rc.next(t)
+	verifySignature(t, got)
+	b := decodeHook(t, got)
+	if b.Data.Event.Type != "order.placed" || b.Data.Event.Source != "shop" ||
+		b.Data.Event.Properties["value"] != 600.0 || b.Data.Event.Properties["currency"] != "USD" {
+		t.Fatalf("outgoing webhook carries %+v", b.Data.Event)
+	}
+	if b.Data.Customer["email"] != "henry@wfls.com" {
+		t.Fatalf("customer = %v", b.Data.Customer)
 	}
 }
 
