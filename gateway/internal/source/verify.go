@@ -3,6 +3,7 @@ package source
 import (
 	"bytes"
 	"crypto/hmac"
+	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/base64"
 	"encoding/json"
@@ -68,13 +69,18 @@ func HMAC(newHash func() hash.Hash, key []byte, parts ...[]byte) []byte {
 // signature of any secret. expected computes a secret's signature. Every
 // pair is compared in constant time and none is skipped, so the time taken
 // does not tell which secret or candidate matched (or how close a forgery
-// came).
+// came). Both sides are hashed first: a plain comparison returns early on
+// a length mismatch, which would tell a credential's length.
 func MatchAny(secrets []string, expected func(secret []byte) []byte, candidates ...[]byte) bool {
 	matched := 0
+	hashed := make([][sha256.Size]byte, len(candidates))
+	for i, c := range candidates {
+		hashed[i] = sha256.Sum256(c)
+	}
 	for _, s := range secrets {
-		want := expected([]byte(s))
-		for _, c := range candidates {
-			matched |= subtle.ConstantTimeCompare(want, c)
+		want := sha256.Sum256(expected([]byte(s)))
+		for i := range hashed {
+			matched |= subtle.ConstantTimeCompare(want[:], hashed[i][:])
 		}
 	}
 	return matched == 1
@@ -108,14 +114,22 @@ func CheckTimestamp(now, signed time.Time, window time.Duration) error {
 	return nil
 }
 
+// maxUnixSeconds is 9999-12-31T23:59:59Z: later times cannot be written
+// as RFC 3339, so they could not be stored.
+const maxUnixSeconds = 253402300799
+
 // ParseUnix parses a Unix timestamp in seconds, or in milliseconds when it
 // has 13 digits or more (HubSpot's request timestamp, JavaScript vendors).
+// Times before 1970 or after the year 9999 are refused.
 func ParseUnix(s string) (time.Time, error) {
 	n, err := strconv.ParseInt(strings.TrimSpace(s), 10, 64)
 	if err != nil || n < 0 {
 		return time.Time{}, fmt.Errorf("timestamp %q is not a Unix time", truncate(s, 32))
 	}
 	if n >= 1e12 {
+		if n/1000 > maxUnixSeconds {
+			return time.Time{}, fmt.Errorf("timestamp %q is beyond the year 9999", truncate(s, 32))
+		}
 		return time.UnixMilli(n).UTC(), nil
 	}
 	return time.Unix(n, 0).UTC(), nil

@@ -14,11 +14,15 @@ import (
 	"github.com/triggergate/triggergate/gateway/internal/source"
 	"github.com/triggergate/triggergate/gateway/internal/source/hubspot"
 	"github.com/triggergate/triggergate/gateway/internal/source/jsonkind"
+	"github.com/triggergate/triggergate/gateway/internal/source/mailgun"
+	"github.com/triggergate/triggergate/gateway/internal/source/postmark"
 	"github.com/triggergate/triggergate/gateway/internal/source/salesforce"
 	"github.com/triggergate/triggergate/gateway/internal/source/segment"
+	"github.com/triggergate/triggergate/gateway/internal/source/sendgrid"
 	"github.com/triggergate/triggergate/gateway/internal/source/shopify"
 	"github.com/triggergate/triggergate/gateway/internal/source/standard"
 	"github.com/triggergate/triggergate/gateway/internal/source/stripe"
+	"github.com/triggergate/triggergate/gateway/internal/source/twilio"
 	"github.com/triggergate/triggergate/gateway/internal/source/woocommerce"
 )
 
@@ -31,11 +35,15 @@ func registry() map[string]builder {
 	return map[string]builder{
 		"hubspot":     hubspot.Build,
 		"json":        jsonkind.Build,
+		"mailgun":     mailgun.Build,
+		"postmark":    postmark.Build,
 		"salesforce":  salesforce.Build,
 		"segment":     segment.Build,
+		"sendgrid":    sendgrid.Build,
 		"shopify":     shopify.Build,
 		"standard":    standard.Build,
 		"stripe":      stripe.Build,
+		"twilio":      twilio.Build,
 		"woocommerce": woocommerce.Build,
 	}
 }
