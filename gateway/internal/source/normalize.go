@@ -86,12 +86,12 @@ func Amount(v any) (float64, error) {
 	case json.Number:
 		var err error
 		if f, err = strconv.ParseFloat(x.String(), 64); err != nil {
-			return 0, fmt.Errorf("amount %s is not a number", truncate(x.String(), 32))
+			return 0, fmt.Errorf("amount %s is not a number", Truncate(x.String(), 32))
 		}
 	case string:
 		var err error
 		if f, err = strconv.ParseFloat(strings.TrimSpace(x), 64); err != nil {
-			return 0, fmt.Errorf("amount %q is not a number", truncate(x, 32))
+			return 0, fmt.Errorf("amount %q is not a number", Truncate(x, 32))
 		}
 	case nil:
 		return 0, nil
@@ -150,6 +150,27 @@ func TopicType(kind, topic string) string {
 		return kind + ".unknown"
 	}
 	return out
+}
+
+// ValidType reports whether s is a valid event type: full-stop delimited
+// words of ASCII letters, digits, '_', ':' and '-', as in
+// "checkout.updated" (^[A-Za-z0-9_:-]+(\.[A-Za-z0-9_:-]+)*$). The empty
+// string is not valid. Length limits are the caller's. The json and
+// standard kinds both apply it (the Standard Webhooks specification only
+// recommends [a-zA-Z0-9_]).
+func ValidType(s string) bool {
+	for word := range strings.SplitSeq(s, ".") {
+		if word == "" {
+			return false
+		}
+		for _, c := range []byte(word) {
+			ok := c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == ':' || c == '-'
+			if !ok {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 // ID turns a JSON id (string or number) into its exact decimal string: a

@@ -2,7 +2,7 @@
 // Adapter interface the ingest calls, the sentinel errors it maps to HTTP
 // status codes, and the verification and normalisation helpers vendors
 // share (constant-time signature checks, replay windows, emails, phones,
-// money in major units).
+// money in major units, accessors for payloads decoded as generic JSON).
 //
 // Each kind lives in its own package below this one (source/shopify,
 // source/stripe, ...); package source/kinds is the registry that builds an

@@ -124,7 +124,7 @@ func TestCheckTimestamp(t *testing.T) {
 			t.Errorf("ParseUnix(%s) = %v, %v", in, got, err)
 		}
 	}
-	for _, bad := range []string{"", "-5", "12abc", "1e9", "253402300800000", "9223372036854775807"} {
+	for _, bad := range []string{"", "-5", "12abc", "1e9", "253402300800000", "253402300800", "999999999999", "9223372036854775807"} {
 		if _, err := source.ParseUnix(bad); err == nil {
 			t.Errorf("ParseUnix(%q) succeeded", bad)
 		}

@@ -48,7 +48,7 @@ func checkContentType(h http.Header, want string, ok func(mediaType string) bool
 	}
 	mt, _, err := mime.ParseMediaType(ct)
 	if err != nil {
-		return fmt.Errorf("%w: cannot parse Content-Type %q; send %s", ErrUnsupportedType, truncate(ct, 64), want)
+		return fmt.Errorf("%w: cannot parse Content-Type %q; send %s", ErrUnsupportedType, Truncate(ct, 64), want)
 	}
 	if !ok(mt) {
 		return fmt.Errorf("%w: Content-Type %q is not accepted here; send %s", ErrUnsupportedType, mt, want)
@@ -124,13 +124,16 @@ const maxUnixSeconds = 253402300799
 func ParseUnix(s string) (time.Time, error) {
 	n, err := strconv.ParseInt(strings.TrimSpace(s), 10, 64)
 	if err != nil || n < 0 {
-		return time.Time{}, fmt.Errorf("timestamp %q is not a Unix time", truncate(s, 32))
+		return time.Time{}, fmt.Errorf("timestamp %q is not a Unix time", Truncate(s, 32))
 	}
 	if n >= 1e12 {
 		if n/1000 > maxUnixSeconds {
-			return time.Time{}, fmt.Errorf("timestamp %q is beyond the year 9999", truncate(s, 32))
+			return time.Time{}, fmt.Errorf("timestamp %q is beyond the year 9999", Truncate(s, 32))
 		}
 		return time.UnixMilli(n).UTC(), nil
+	}
+	if n > maxUnixSeconds {
+		return time.Time{}, fmt.Errorf("timestamp %q is beyond the year 9999", Truncate(s, 32))
 	}
 	return time.Unix(n, 0).UTC(), nil
 }
@@ -167,8 +170,9 @@ func DecodeJSON(body []byte, v any) error {
 	return nil
 }
 
-// truncate shortens client-supplied text quoted in an error.
-func truncate(s string, n int) string {
+// Truncate shortens sender-supplied text quoted in an error (or used as a
+// key) to its first n bytes, marking the cut with "...".
+func Truncate(s string, n int) string {
 	if len(s) <= n {
 		return s
 	}

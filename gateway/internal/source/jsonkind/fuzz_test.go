@@ -62,7 +62,7 @@ func FuzzJSONParse(f *testing.F) {
 			t.Fatal("no events and no error")
 		}
 		for _, ev := range evs {
-			if !validEventType(ev.Type) || len(ev.Type) > maxEventTypeLen {
+			if !source.ValidType(ev.Type) || len(ev.Type) > maxEventTypeLen {
 				t.Fatalf("invalid type %q accepted", ev.Type)
 			}
 			if !hasIdentity(ev.Customer) {

@@ -556,27 +556,10 @@ func eventType(v cty.Value) (string, error) {
 		return "", errors.New("type: must not be empty")
 	case len(s) > maxEventTypeLen:
 		return "", fmt.Errorf("type: must not be longer than %d characters", maxEventTypeLen)
-	case !validEventType(s):
+	case !source.ValidType(s):
 		return "", fmt.Errorf("type: %q is not valid; use dot-separated words of letters, digits, _, : and - such as \"checkout.updated\"", s)
 	}
 	return s, nil
-}
-
-// validEventType reports whether s is dot-separated words of letters,
-// digits, '_', ':' and '-' (^[A-Za-z0-9_:-]+(\.[A-Za-z0-9_:-]+)*$).
-func validEventType(s string) bool {
-	for word := range strings.SplitSeq(s, ".") {
-		if word == "" {
-			return false
-		}
-		for _, c := range []byte(word) {
-			ok := c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == ':' || c == '-'
-			if !ok {
-				return false
-			}
-		}
-	}
-	return true
 }
 
 // timestamp reads occurred_at: an RFC 3339 string, or unix seconds or

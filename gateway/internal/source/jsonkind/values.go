@@ -287,6 +287,9 @@ func typeName(t cty.Type) string {
 	}
 }
 
+// truncate shortens sender-supplied text quoted in an error. It marks the
+// cut with "…" where source.Truncate writes "...": the json kind's error
+// messages have always read that way, so it keeps its own.
 func truncate(s string, n int) string {
 	if len(s) <= n {
 		return s

@@ -133,8 +133,8 @@ func (a *adapter) verify(p *payload, req *source.Request) error {
 		return fmt.Errorf("%w: the body has no \"signature\" object with timestamp, token and signature; "+
 			"configure the webhook in Mailgun (v3 JSON webhooks) so it signs deliveries", source.ErrBadSignature)
 	}
-	ts := str(s.Timestamp)
-	signed, err := unixTime(ts)
+	ts := source.Text(s.Timestamp)
+	signed, err := source.ParseUnix(ts)
 	if err != nil {
 		return fmt.Errorf("%w: signature.timestamp: %v", source.ErrBadSignature, err)
 	}
@@ -170,15 +170,15 @@ func decodeHex(s string) []byte {
 // mapEvent maps event-data. token is the dedupe id when the event has no id.
 func mapEvent(data map[string]any, token string) (sdk.Event, error) {
 	var ev sdk.Event
-	name := str(data["event"])
+	name := source.Text(data["event"])
 	if name == "" {
 		return ev, errors.New(`"event" is missing or not a string`)
 	}
-	ev.Customer.Email = source.Email(str(data["recipient"]))
+	ev.Customer.Email = source.Email(source.Text(data["recipient"]))
 	if ev.Customer.Email == "" {
-		return ev, fmt.Errorf("%s event has no valid \"recipient\"", truncate(name, 40))
+		return ev, fmt.Errorf("%s event has no valid \"recipient\"", source.Truncate(name, 40))
 	}
-	ev.DeliveryID = str(data["id"])
+	ev.DeliveryID = source.Text(data["id"])
 	if ev.DeliveryID == "" {
 		ev.DeliveryID = token
 	}
@@ -196,23 +196,23 @@ func mapEvent(data map[string]any, token string) (sdk.Event, error) {
 	client, _ := data["client-info"].(map[string]any)
 
 	p := map[string]any{"email": ev.Customer.Email}
-	setStr(p, "message_id", headers["message-id"])
-	setStr(p, "subject", headers["subject"])
-	if tags := strList(data["tags"]); len(tags) > 0 {
+	source.SetText(p, "message_id", headers["message-id"])
+	source.SetText(p, "subject", headers["subject"])
+	if tags := source.TextList(data["tags"]); len(tags) > 0 {
 		p["tags"] = tags
 	}
 	if c, ok := data["campaigns"].([]any); ok && len(c) > 0 {
-		p["campaigns"] = plain(c)
+		p["campaigns"] = source.Plain(c)
 	}
 	if uv, ok := data["user-variables"].(map[string]any); ok && len(uv) > 0 {
-		p["user_variables"] = plain(uv)
+		p["user_variables"] = source.Plain(uv)
 	}
-	setStr(p, "ip", data["ip"])
-	setStr(p, "user_agent", client["user-agent"])
-	setStr(p, "smtp_code", status["code"])
+	source.SetText(p, "ip", data["ip"])
+	source.SetText(p, "user_agent", client["user-agent"])
+	source.SetText(p, "smtp_code", status["code"])
 
-	severity := str(data["severity"])
-	reason := first(status["message"], status["description"], data["reason"])
+	severity := source.Text(data["severity"])
+	reason := source.FirstText(status["message"], status["description"], data["reason"])
 	switch name {
 	case "delivered":
 		ev.Type = "email.delivered"
@@ -220,16 +220,16 @@ func mapEvent(data map[string]any, token string) (sdk.Event, error) {
 		ev.Type = "email.opened"
 	case "clicked":
 		ev.Type = "email.clicked"
-		setStr(p, "url", data["url"])
+		source.SetText(p, "url", data["url"])
 	case "complained":
 		ev.Type = "email.complained"
 	case "unsubscribed":
 		ev.Type = "email.unsubscribed"
 	case "failed":
-		setStr(p, "reason", reason)
-		setStr(p, "severity", severity)
-		setStr(p, "mailgun_reason", data["reason"])
-		mgReason := str(data["reason"])
+		source.SetText(p, "reason", reason)
+		source.SetText(p, "severity", severity)
+		source.SetText(p, "mailgun_reason", data["reason"])
+		mgReason := source.Text(data["reason"])
 		switch {
 		case severity == "permanent" && strings.HasPrefix(mgReason, "suppress-"):
 			// Not sent at all: the address is on a suppression list
@@ -241,14 +241,14 @@ func mapEvent(data map[string]any, token string) (sdk.Event, error) {
 		case severity == "temporary":
 			// Mailgun retries; if it gives up, a permanent failure follows.
 			ev.Type = source.TopicType(Kind, "failed.temporary")
-			setStr(p, "retry_seconds", status["retry-seconds"])
+			source.SetText(p, "retry_seconds", status["retry-seconds"])
 		default:
 			ev.Type = source.TopicType(Kind, "failed."+severity)
 		}
 	default:
 		ev.Type = source.TopicType(Kind, name)
-		setStr(p, "reason", reason)
-		setStr(p, "url", data["url"])
+		source.SetText(p, "reason", reason)
+		source.SetText(p, "url", data["url"])
 	}
 	ev.Properties = p
 	return ev, nil
@@ -297,18 +297,6 @@ func (m *tokenMemory) claim(token string, body [32]byte, signed, now time.Time, 
 // maxTime is the last instant whose JSON form has a four-digit year.
 var maxTime = time.Date(9999, 12, 31, 23, 59, 59, 0, time.UTC)
 
-// unixTime is source.ParseUnix bounded to times the event log can encode.
-func unixTime(s string) (time.Time, error) {
-	t, err := source.ParseUnix(s)
-	if err != nil {
-		return t, err
-	}
-	if t.After(maxTime) {
-		return time.Time{}, fmt.Errorf("timestamp %q is after the year 9999", truncate(s, 32))
-	}
-	return t, nil
-}
-
 // floatTime reads event-data.timestamp: Unix seconds with a fraction.
 func floatTime(v any) (time.Time, error) {
 	var f float64
@@ -316,7 +304,7 @@ func floatTime(v any) (time.Time, error) {
 	case json.Number:
 		var err error
 		if f, err = x.Float64(); err != nil {
-			return time.Time{}, fmt.Errorf("%q is not a number", truncate(x.String(), 32))
+			return time.Time{}, fmt.Errorf("%q is not a number", source.Truncate(x.String(), 32))
 		}
 	default:
 		return time.Time{}, errors.New("not a number of Unix seconds")
@@ -326,76 +314,4 @@ func floatTime(v any) (time.Time, error) {
 	}
 	sec, frac := math.Modf(f)
 	return time.Unix(int64(sec), int64(math.Round(frac*1e6))*1e3).UTC(), nil
-}
-
-// str reads a JSON string or number as a string; anything else is "".
-func str(v any) string {
-	switch x := v.(type) {
-	case string:
-		return strings.TrimSpace(x)
-	case json.Number:
-		return x.String()
-	}
-	return ""
-}
-
-// first is the first of vs that reads as a non-empty string.
-func first(vs ...any) any {
-	for _, v := range vs {
-		if str(v) != "" {
-			return v
-		}
-	}
-	return nil
-}
-
-// setStr sets key to v as a string when it has one.
-func setStr(p map[string]any, key string, v any) {
-	if s := str(v); s != "" {
-		p[key] = s
-	}
-}
-
-// strList reads a JSON array of strings, skipping anything else.
-func strList(v any) []string {
-	x, _ := v.([]any)
-	var out []string
-	for _, e := range x {
-		if s := str(e); s != "" {
-			out = append(out, s)
-		}
-	}
-	return out
-}
-
-// plain turns decoded JSON into plain values (json.Number → float64).
-func plain(v any) any {
-	switch x := v.(type) {
-	case json.Number:
-		if f, err := x.Float64(); err == nil {
-			return f
-		}
-		return x.String()
-	case map[string]any:
-		out := make(map[string]any, len(x))
-		for k, e := range x {
-			out[k] = plain(e)
-		}
-		return out
-	case []any:
-		out := make([]any, len(x))
-		for i, e := range x {
-			out[i] = plain(e)
-		}
-		return out
-	}
-	return v
-}
-
-// truncate shortens sender-supplied text quoted in an error.
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	return s[:n] + "..."
 }

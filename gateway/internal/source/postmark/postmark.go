@@ -12,7 +12,6 @@ package postmark
 import (
 	"crypto/sha256"
 	"crypto/subtle"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -254,14 +253,14 @@ var (
 // mapRecord maps one Postmark record.
 func mapRecord(rec map[string]any) (sdk.Event, error) {
 	var ev sdk.Event
-	typ := str(rec["RecordType"])
+	typ := source.Text(rec["RecordType"])
 	if typ == "" {
 		return ev, errors.New(`"RecordType" is missing or not a string; this kind reads Postmark's outbound webhooks (Delivery, Bounce, SpamComplaint, Open, Click, SubscriptionChange)`)
 	}
-	addr := first(rec["Recipient"], rec["Email"])
+	addr := source.FirstText(rec["Recipient"], rec["Email"])
 	ev.Customer.Email = source.Email(addr)
 	if ev.Customer.Email == "" {
-		return ev, fmt.Errorf("%s record has no valid Recipient or Email", truncate(typ, 40))
+		return ev, fmt.Errorf("%s record has no valid Recipient or Email", source.Truncate(typ, 40))
 	}
 	timeField := map[string]string{
 		"Delivery": "DeliveredAt", "Bounce": "BouncedAt", "SpamComplaint": "BouncedAt",
@@ -269,7 +268,7 @@ func mapRecord(rec map[string]any) (sdk.Event, error) {
 	}[typ]
 	var when string
 	for _, f := range []string{timeField, "ReceivedAt", "BouncedAt", "DeliveredAt", "ChangedAt"} {
-		if when = str(rec[f]); f != "" && when != "" {
+		if when = source.Text(rec[f]); f != "" && when != "" {
 			break
 		}
 	}
@@ -280,7 +279,7 @@ func mapRecord(rec map[string]any) (sdk.Event, error) {
 		}
 		ev.OccurredAt = at
 	}
-	msgID := str(rec["MessageID"])
+	msgID := source.Text(rec["MessageID"])
 	if msgID != "" {
 		// One message has one delivery but may be opened or clicked many
 		// times: the record's own time tells those apart, and is the same
@@ -292,26 +291,26 @@ func mapRecord(rec map[string]any) (sdk.Event, error) {
 	}
 
 	p := map[string]any{"email": ev.Customer.Email}
-	setStr(p, "message_id", msgID)
-	if tag := str(rec["Tag"]); tag != "" {
+	source.SetText(p, "message_id", msgID)
+	if tag := source.Text(rec["Tag"]); tag != "" {
 		p["tags"] = []string{tag}
 	}
-	setStr(p, "message_stream", rec["MessageStream"])
+	source.SetText(p, "message_stream", rec["MessageStream"])
 	if md, ok := rec["Metadata"].(map[string]any); ok && len(md) > 0 {
-		p["metadata"] = plain(md)
+		p["metadata"] = source.Plain(md)
 	}
-	setStr(p, "subject", rec["Subject"])
+	source.SetText(p, "subject", rec["Subject"])
 	geo, _ := rec["Geo"].(map[string]any)
 
 	switch typ {
 	case "Delivery":
 		ev.Type = "email.delivered"
-		setStr(p, "details", rec["Details"])
+		source.SetText(p, "details", rec["Details"])
 	case "Bounce":
-		bt := str(rec["Type"])
-		setStr(p, "postmark_bounce_type", bt)
-		setStr(p, "reason", first(rec["Details"], rec["Description"]))
-		setStr(p, "bounce_id", rec["ID"])
+		bt := source.Text(rec["Type"])
+		source.SetText(p, "postmark_bounce_type", bt)
+		source.SetText(p, "reason", source.FirstText(rec["Details"], rec["Description"]))
+		source.SetText(p, "bounce_id", rec["ID"])
 		if v, ok := rec["Inactive"].(bool); ok {
 			p["inactive"] = v
 		}
@@ -332,23 +331,23 @@ func mapRecord(rec map[string]any) (sdk.Event, error) {
 		}
 	case "SpamComplaint":
 		ev.Type = "email.complained"
-		setStr(p, "reason", first(rec["Details"], rec["Description"]))
+		source.SetText(p, "reason", source.FirstText(rec["Details"], rec["Description"]))
 	case "Open":
 		ev.Type = "email.opened"
-		setStr(p, "user_agent", rec["UserAgent"])
-		setStr(p, "ip", geo["IP"])
-		setStr(p, "platform", rec["Platform"])
+		source.SetText(p, "user_agent", rec["UserAgent"])
+		source.SetText(p, "ip", geo["IP"])
+		source.SetText(p, "platform", rec["Platform"])
 		if v, ok := rec["FirstOpen"].(bool); ok {
 			p["first_open"] = v
 		}
-		setStr(p, "read_seconds", rec["ReadSeconds"])
+		source.SetText(p, "read_seconds", rec["ReadSeconds"])
 	case "Click":
 		ev.Type = "email.clicked"
-		setStr(p, "url", rec["OriginalLink"])
-		setStr(p, "click_location", rec["ClickLocation"])
-		setStr(p, "user_agent", rec["UserAgent"])
-		setStr(p, "ip", geo["IP"])
-		setStr(p, "platform", rec["Platform"])
+		source.SetText(p, "url", rec["OriginalLink"])
+		source.SetText(p, "click_location", rec["ClickLocation"])
+		source.SetText(p, "user_agent", rec["UserAgent"])
+		source.SetText(p, "ip", geo["IP"])
+		source.SetText(p, "platform", rec["Platform"])
 	case "SubscriptionChange":
 		suppress, ok := rec["SuppressSending"].(bool)
 		if !ok {
@@ -360,8 +359,8 @@ func mapRecord(rec map[string]any) (sdk.Event, error) {
 		} else {
 			ev.Type = "email.resubscribed"
 		}
-		setStr(p, "reason", rec["SuppressionReason"])
-		setStr(p, "origin", rec["Origin"])
+		source.SetText(p, "reason", rec["SuppressionReason"])
+		source.SetText(p, "origin", rec["Origin"])
 	default:
 		ev.Type = source.TopicType(Kind, typ)
 	}
@@ -380,67 +379,7 @@ func parseTime(s string) (time.Time, error) {
 		t, err = time.Parse("2006-01-02T15:04:05.999999999", s)
 	}
 	if err != nil || t.Year() < 1 || t.UTC().After(maxTime) {
-		return time.Time{}, fmt.Errorf("time %q is not an ISO 8601 time such as \"2026-11-22T10:00:00Z\"", truncate(s, 40))
+		return time.Time{}, fmt.Errorf("time %q is not an ISO 8601 time such as \"2026-11-22T10:00:00Z\"", source.Truncate(s, 40))
 	}
 	return t.UTC(), nil
-}
-
-// str reads a JSON string or number as a string; anything else is "".
-func str(v any) string {
-	switch x := v.(type) {
-	case string:
-		return strings.TrimSpace(x)
-	case json.Number:
-		return x.String()
-	}
-	return ""
-}
-
-// first is the first of vs that reads as a non-empty string.
-func first(vs ...any) string {
-	for _, v := range vs {
-		if s := str(v); s != "" {
-			return s
-		}
-	}
-	return ""
-}
-
-// setStr sets key to v as a string when it has one.
-func setStr(p map[string]any, key string, v any) {
-	if s := str(v); s != "" {
-		p[key] = s
-	}
-}
-
-// plain turns decoded JSON into plain values (json.Number → float64).
-func plain(v any) any {
-	switch x := v.(type) {
-	case json.Number:
-		if f, err := x.Float64(); err == nil {
-			return f
-		}
-		return x.String()
-	case map[string]any:
-		out := make(map[string]any, len(x))
-		for k, e := range x {
-			out[k] = plain(e)
-		}
-		return out
-	case []any:
-		out := make([]any, len(x))
-		for i, e := range x {
-			out[i] = plain(e)
-		}
-		return out
-	}
-	return v
-}
-
-// truncate shortens sender-supplied text quoted in an error.
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	return s[:n] + "..."
 }

@@ -235,7 +235,7 @@ func mapMessage(m *message, raw []byte) (sdk.Event, error) {
 			ev.Properties["group_id"] = g
 		}
 		if len(m.Traits) > 0 {
-			ev.Properties["group_traits"] = plainMap(m.Traits)
+			ev.Properties["group_traits"] = source.PlainMap(m.Traits)
 		}
 		// Group traits describe the group, not the person.
 		ev.Customer.Email = firstEmail(ctxTraits["email"])
@@ -368,16 +368,16 @@ func mapProperties(in map[string]any, product bool) map[string]any {
 			if f, err := source.Amount(v); err == nil && v != nil {
 				out[k] = f
 			} else {
-				out[k] = plain(v)
+				out[k] = source.Plain(v)
 			}
 		case k == "price" || k == "quantity":
 			if f, err := source.Amount(v); err == nil && v != nil {
 				out[k] = f
 			}
 		case k == "imageUrl":
-			out["image_url"] = plain(v)
+			out["image_url"] = source.Plain(v)
 		default:
-			out[snakeCase(k)] = plain(v)
+			out[snakeCase(k)] = source.Plain(v)
 		}
 	}
 	for _, k := range []string{"total", "revenue", "value"} {
@@ -430,12 +430,12 @@ func mapTraits(in map[string]any) map[string]any {
 		case "address":
 			if addr, ok := v.(map[string]any); ok {
 				for ak, av := range addr {
-					out[snakeCase(ak)] = plain(av)
+					out[snakeCase(ak)] = source.Plain(av)
 				}
 				continue
 			}
 		}
-		out[name] = plain(v)
+		out[name] = source.Plain(v)
 	}
 	return out
 }

@@ -1,8 +1,6 @@
 package segment
 
 import (
-	"encoding/json"
-	"math"
 	"strings"
 	"unicode/utf8"
 )
@@ -47,36 +45,4 @@ func snakeCase(s string) string {
 		}
 	}
 	return b.String()
-}
-
-// plain converts a decoded JSON value for an event's properties or
-// traits: json.Number becomes float64 (or its text when it does not fit),
-// so events always encode and read back the same.
-func plain(v any) any {
-	switch x := v.(type) {
-	case json.Number:
-		f, err := x.Float64()
-		if err != nil || math.IsInf(f, 0) || math.IsNaN(f) {
-			return x.String()
-		}
-		return f
-	case map[string]any:
-		return plainMap(x)
-	case []any:
-		out := make([]any, len(x))
-		for i, e := range x {
-			out[i] = plain(e)
-		}
-		return out
-	}
-	return v
-}
-
-// plainMap applies plain to every value of a map, into a new map.
-func plainMap(m map[string]any) map[string]any {
-	out := make(map[string]any, len(m))
-	for k, v := range m {
-		out[k] = plain(v)
-	}
-	return out
 }

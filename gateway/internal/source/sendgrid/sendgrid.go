@@ -16,7 +16,6 @@ import (
 	"crypto/sha256"
 	"crypto/x509"
 	"encoding/base64"
-	"encoding/json"
 	"encoding/pem"
 	"errors"
 	"fmt"
@@ -214,7 +213,7 @@ func (a *adapter) verify(req *source.Request) error {
 		return fmt.Errorf("%w: missing %s or %s header; enable Signed Event Webhook Requests in SendGrid's Event Webhook settings",
 			source.ErrBadSignature, SignatureHeader, TimestampHeader)
 	}
-	signed, err := unixTime(ts)
+	signed, err := source.ParseUnix(ts)
 	if err != nil {
 		return fmt.Errorf("%w: %s: %v", source.ErrBadSignature, TimestampHeader, err)
 	}
@@ -283,41 +282,41 @@ var knownFields = map[string]bool{
 // source.ErrBadPayload.
 func mapEvent(item map[string]any) (sdk.Event, string, error) {
 	var ev sdk.Event
-	name := str(item["event"])
+	name := source.Text(item["event"])
 	if name == "" {
 		return ev, "", errors.New(`"event" is missing or not a string`)
 	}
-	ev.Customer.Email = source.Email(str(item["email"]))
+	ev.Customer.Email = source.Email(source.Text(item["email"]))
 	if ev.Customer.Email == "" {
-		return ev, "", fmt.Errorf("%s event has no valid \"email\"", truncate(name, 40))
+		return ev, "", fmt.Errorf("%s event has no valid \"email\"", source.Truncate(name, 40))
 	}
 	if t, ok := item["timestamp"]; ok && t != nil {
-		at, err := unixTime(str(t))
+		at, err := source.ParseUnix(source.Text(t))
 		if err != nil {
 			return ev, "", fmt.Errorf("\"timestamp\": %v", err)
 		}
 		ev.OccurredAt = at
 	}
-	ev.DeliveryID = str(item["sg_event_id"])
+	ev.DeliveryID = source.Text(item["sg_event_id"])
 	if ev.DeliveryID == "" {
 		// SendGrid always sends sg_event_id; without it, the message id,
 		// event and time still name the event for dedupe.
-		if mid := str(item["sg_message_id"]); mid != "" {
-			ev.DeliveryID = mid + ":" + name + ":" + str(item["timestamp"])
+		if mid := source.Text(item["sg_message_id"]); mid != "" {
+			ev.DeliveryID = mid + ":" + name + ":" + source.Text(item["timestamp"])
 		}
 	}
 
 	p := map[string]any{"email": ev.Customer.Email}
-	setStr(p, "message_id", item["sg_message_id"])
-	setStr(p, "smtp_id", item["smtp-id"])
+	source.SetText(p, "message_id", item["sg_message_id"])
+	source.SetText(p, "smtp_id", item["smtp-id"])
 	if tags := strList(item["category"]); len(tags) > 0 {
 		p["tags"] = tags
 	}
-	setStr(p, "user_agent", item["useragent"])
-	setStr(p, "ip", item["ip"])
-	setStr(p, "campaign", first(item["singlesend_name"], item["marketing_campaign_name"]))
-	setStr(p, "campaign_id", first(item["singlesend_id"], item["marketing_campaign_id"]))
-	setStr(p, "template_id", first(item["template_id"], item["sg_template_id"]))
+	source.SetText(p, "user_agent", item["useragent"])
+	source.SetText(p, "ip", item["ip"])
+	source.SetText(p, "campaign", source.FirstText(item["singlesend_name"], item["marketing_campaign_name"]))
+	source.SetText(p, "campaign_id", source.FirstText(item["singlesend_id"], item["marketing_campaign_id"]))
+	source.SetText(p, "template_id", source.FirstText(item["template_id"], item["sg_template_id"]))
 	if v, ok := item["sg_machine_open"].(bool); ok {
 		p["machine_open"] = v
 	}
@@ -325,12 +324,12 @@ func mapEvent(item map[string]any) (sdk.Event, string, error) {
 	switch name {
 	case "delivered":
 		ev.Type = "email.delivered"
-		setStr(p, "response", item["response"])
+		source.SetText(p, "response", item["response"])
 	case "open":
 		ev.Type = "email.opened"
 	case "click":
 		ev.Type = "email.clicked"
-		setStr(p, "url", item["url"])
+		source.SetText(p, "url", item["url"])
 	case "bounce":
 		ev.Type = "email.bounced"
 		// SendGrid's bounce event has type "bounce" (the receiving server
@@ -338,39 +337,39 @@ func mapEvent(item map[string]any) (sdk.Event, string, error) {
 		// e.g. for reputation or content: soft). Older events have no type
 		// and are bounces.
 		p["bounce_type"] = "hard"
-		if strings.EqualFold(str(item["type"]), "blocked") {
+		if strings.EqualFold(source.Text(item["type"]), "blocked") {
 			p["bounce_type"] = "soft"
 		}
-		setStr(p, "reason", first(item["reason"], item["response"]))
-		setStr(p, "status", item["status"])
-		setStr(p, "bounce_classification", item["bounce_classification"])
+		source.SetText(p, "reason", source.FirstText(item["reason"], item["response"]))
+		source.SetText(p, "status", item["status"])
+		source.SetText(p, "bounce_classification", item["bounce_classification"])
 	case "dropped":
 		// Dropped messages were never sent, mostly because the address is
 		// already suppressed (bounced, unsubscribed, reported spam): not a
 		// new bounce, so not email.bounced.
 		ev.Type = source.TopicType(Kind, name)
-		setStr(p, "reason", item["reason"])
-		setStr(p, "status", item["status"])
+		source.SetText(p, "reason", item["reason"])
+		source.SetText(p, "status", item["status"])
 	case "deferred":
 		ev.Type = source.TopicType(Kind, name)
-		setStr(p, "reason", first(item["response"], item["reason"]))
-		setStr(p, "attempt", item["attempt"])
+		source.SetText(p, "reason", source.FirstText(item["response"], item["reason"]))
+		source.SetText(p, "attempt", item["attempt"])
 	case "spamreport":
 		ev.Type = "email.complained"
 	case "unsubscribe":
 		ev.Type = "email.unsubscribed"
 	case "group_unsubscribe":
 		ev.Type = "email.unsubscribed"
-		setStr(p, "url", item["url"])
-		setStr(p, "asm_group_id", item["asm_group_id"])
+		source.SetText(p, "url", item["url"])
+		source.SetText(p, "asm_group_id", item["asm_group_id"])
 	case "group_resubscribe":
 		ev.Type = "email.resubscribed"
-		setStr(p, "url", item["url"])
-		setStr(p, "asm_group_id", item["asm_group_id"])
+		source.SetText(p, "url", item["url"])
+		source.SetText(p, "asm_group_id", item["asm_group_id"])
 	default:
 		ev.Type = source.TopicType(Kind, name)
-		setStr(p, "reason", item["reason"])
-		setStr(p, "url", item["url"])
+		source.SetText(p, "reason", item["reason"])
+		source.SetText(p, "url", item["url"])
 	}
 
 	var custom map[string]any
@@ -381,7 +380,7 @@ func mapEvent(item map[string]any) (sdk.Event, string, error) {
 		if custom == nil {
 			custom = map[string]any{}
 		}
-		custom[k] = plain(v)
+		custom[k] = source.Plain(v)
 	}
 	if custom != nil {
 		p["custom_args"] = custom
@@ -390,99 +389,13 @@ func mapEvent(item map[string]any) (sdk.Event, string, error) {
 	return ev, name, nil
 }
 
-// maxTime is the last instant whose JSON form has a four-digit year; a
-// later OccurredAt would not encode into the event log.
-var maxTime = time.Date(9999, 12, 31, 23, 59, 59, 0, time.UTC)
-
-// unixTime is source.ParseUnix bounded to times the event log can encode.
-func unixTime(s string) (time.Time, error) {
-	t, err := source.ParseUnix(s)
-	if err != nil {
-		return t, err
-	}
-	if t.After(maxTime) {
-		return time.Time{}, fmt.Errorf("timestamp %q is after the year 9999", truncate(s, 32))
-	}
-	return t, nil
-}
-
-// str reads a JSON string or number as a string; anything else is "".
-func str(v any) string {
-	switch x := v.(type) {
-	case string:
-		return strings.TrimSpace(x)
-	case json.Number:
-		return x.String()
-	}
-	return ""
-}
-
-// first is the first of vs that reads as a non-empty string.
-func first(vs ...any) any {
-	for _, v := range vs {
-		if str(v) != "" {
-			return v
-		}
-	}
-	return nil
-}
-
-// setStr sets key to v as a string when it has one.
-func setStr(p map[string]any, key string, v any) {
-	if s := str(v); s != "" {
-		p[key] = s
-	}
-}
-
 // strList reads SendGrid's category: a string or an array of strings.
 func strList(v any) []string {
-	switch x := v.(type) {
-	case string:
-		if s := strings.TrimSpace(x); s != "" {
+	if s, ok := v.(string); ok {
+		if s = strings.TrimSpace(s); s != "" {
 			return []string{s}
 		}
-	case []any:
-		var out []string
-		for _, e := range x {
-			if s := str(e); s != "" {
-				out = append(out, s)
-			}
-		}
-		return out
+		return nil
 	}
-	return nil
-}
-
-// plain turns decoded JSON into plain values: json.Number becomes float64
-// (or stays a string when it does not fit), so properties encode the same
-// however they were read.
-func plain(v any) any {
-	switch x := v.(type) {
-	case json.Number:
-		if f, err := x.Float64(); err == nil {
-			return f
-		}
-		return x.String()
-	case map[string]any:
-		out := make(map[string]any, len(x))
-		for k, e := range x {
-			out[k] = plain(e)
-		}
-		return out
-	case []any:
-		out := make([]any, len(x))
-		for i, e := range x {
-			out[i] = plain(e)
-		}
-		return out
-	}
-	return v
-}
-
-// truncate shortens sender-supplied text quoted in an error.
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	return s[:n] + "..."
+	return source.TextList(v)
 }

@@ -2,7 +2,6 @@ package shopify
 
 import (
 	"fmt"
-	"math"
 	"strings"
 	"time"
 
@@ -21,7 +20,7 @@ type delivery struct {
 	deliveryID string
 	triggered  time.Time
 	shop       string
-	body       obj
+	body       source.Object
 }
 
 // objectTopics are the resources whose payload is an object with an id;
@@ -35,8 +34,8 @@ var objectTopics = map[string]bool{
 func (d delivery) event() (*sdk.Event, error) {
 	b := d.body
 	resource, _, _ := strings.Cut(d.topic, "/")
-	if objectTopics[resource] && id(b, "id") == "" {
-		return nil, fmt.Errorf("%w: the %s body has no id; Shopify sends the %s object itself", source.ErrBadPayload, truncate(d.topic, 64), resource)
+	if objectTopics[resource] && source.IDOf(b, "id") == "" {
+		return nil, fmt.Errorf("%w: the %s body has no id; Shopify sends the %s object itself", source.ErrBadPayload, source.Truncate(d.topic, 64), resource)
 	}
 	ev := &sdk.Event{DeliveryID: d.deliveryID, OccurredAt: d.triggered, Properties: map[string]any{}}
 	p := ev.Properties
@@ -53,15 +52,15 @@ func (d delivery) event() (*sdk.Event, error) {
 		if d.topic == "orders/partially_fulfilled" {
 			p["partial"] = true
 		}
-		if f := newest(list(b, "fulfillments")); f != nil {
+		if f := newest(source.List(b, "fulfillments")); f != nil {
 			tracking(p, f)
-			setStr(p, "fulfillment_id", id(f, "id"))
+			source.SetStr(p, "fulfillment_id", source.IDOf(f, "id"))
 		}
 	case "orders/cancelled":
 		ev.Type = "order.cancelled"
 		order(ev, b)
-		setStr(p, "reason", str(b, "cancel_reason"))
-		setStr(p, "cancelled_at", rfc3339(timestamp(b, "cancelled_at")))
+		source.SetStr(p, "reason", source.Str(b, "cancel_reason"))
+		source.SetStr(p, "cancelled_at", source.FormatTime(timestamp(b, "cancelled_at")))
 	case "orders/updated":
 		if r := refundCausing(b); r != nil {
 			// This update is a refund being recorded. Shopify's own
@@ -70,19 +69,19 @@ func (d delivery) event() (*sdk.Event, error) {
 			// id, so every orders/updated the refund causes (and a
 			// refunds/create) yields one event.
 			ev.Type = "order.refunded"
-			ev.DeliveryID = "refund:" + id(r, "id")
+			ev.DeliveryID = "refund:" + source.IDOf(r, "id")
 			ev.Customer = orderCustomer(b)
-			ev.Traits = names(object(b, "customer"))
-			refund(p, r, source.Currency(str(b, "currency")))
-			setStr(p, "order_number", orderNumber(b))
-			setStr(p, "financial_status", str(b, "financial_status"))
+			ev.Traits = names(source.Obj(b, "customer"))
+			refund(p, r, source.Currency(source.Str(b, "currency")))
+			source.SetStr(p, "order_number", orderNumber(b))
+			source.SetStr(p, "financial_status", source.Str(b, "financial_status"))
 			break
 		}
 		ev.Type = "order.updated"
 		order(ev, b)
 	case "refunds/create":
 		ev.Type = "order.refunded"
-		ev.DeliveryID = "refund:" + id(b, "id")
+		ev.DeliveryID = "refund:" + source.IDOf(b, "id")
 		ev.Customer = genericCustomer(b)
 		refund(p, b, "")
 	case "checkouts/create", "checkouts/update":
@@ -111,14 +110,14 @@ func (d delivery) event() (*sdk.Event, error) {
 		smsConsent(ev, b)
 	case "fulfillments/create", "fulfillments/update":
 		ev.Type = "order.fulfilled"
-		if strings.EqualFold(str(b, "shipment_status"), "delivered") {
+		if strings.EqualFold(source.Str(b, "shipment_status"), "delivered") {
 			ev.Type = "order.delivered"
 		}
 		fulfillment(ev, b)
 	default:
 		ev.Type = source.TopicType(Kind, d.topic)
 		ev.Customer = genericCustomer(b)
-		setStr(p, "id", id(b, "id"))
+		source.SetStr(p, "id", source.IDOf(b, "id"))
 	}
 	if ev.OccurredAt.IsZero() {
 		ev.OccurredAt = timestamp(b, "updated_at")
@@ -126,7 +125,7 @@ func (d delivery) event() (*sdk.Event, error) {
 	if ev.OccurredAt.IsZero() {
 		ev.OccurredAt = timestamp(b, "created_at")
 	}
-	setStr(p, "shop_domain", d.shop)
+	source.SetStr(p, "shop_domain", d.shop)
 	if ev.Customer.Key() == "" {
 		return nil, nil
 	}
@@ -134,50 +133,50 @@ func (d delivery) event() (*sdk.Event, error) {
 }
 
 // order fills an order event: the order's person and its properties.
-func order(ev *sdk.Event, o obj) {
+func order(ev *sdk.Event, o source.Object) {
 	ev.Customer = orderCustomer(o)
-	ev.Traits = names(object(o, "customer"))
+	ev.Traits = names(source.Obj(o, "customer"))
 	p := ev.Properties
-	setStr(p, "order_id", id(o, "id"))
-	setStr(p, "order_number", orderNumber(o))
-	setStr(p, "order_name", str(o, "name"))
-	setStr(p, "checkout_id", id(o, "checkout_id"))
-	setStr(p, "currency", source.Currency(str(o, "currency")))
-	setMoney(p, "value", o, "total_price")
-	setMoney(p, "subtotal", o, "subtotal_price")
-	setMoney(p, "tax", o, "total_tax")
-	setMoney(p, "discount", o, "total_discounts")
-	if f, ok := money(object(object(o, "total_shipping_price_set"), "shop_money"), "amount"); ok {
+	source.SetStr(p, "order_id", source.IDOf(o, "id"))
+	source.SetStr(p, "order_number", orderNumber(o))
+	source.SetStr(p, "order_name", source.Str(o, "name"))
+	source.SetStr(p, "checkout_id", source.IDOf(o, "checkout_id"))
+	source.SetStr(p, "currency", source.Currency(source.Str(o, "currency")))
+	source.SetMoney(p, "value", o, "total_price")
+	source.SetMoney(p, "subtotal", o, "subtotal_price")
+	source.SetMoney(p, "tax", o, "total_tax")
+	source.SetMoney(p, "discount", o, "total_discounts")
+	if f, ok := source.Money(source.Obj(source.Obj(o, "total_shipping_price_set"), "shop_money"), "amount"); ok {
 		p["shipping"] = f
-	} else if lines := list(o, "shipping_lines"); len(lines) > 0 {
+	} else if lines := source.List(o, "shipping_lines"); len(lines) > 0 {
 		var sum float64
 		for _, l := range lines {
 			if lo, ok := l.(map[string]any); ok {
-				f, _ := money(lo, "price")
+				f, _ := source.Money(lo, "price")
 				sum += f
 			}
 		}
-		p["shipping"] = roundSum(sum)
+		p["shipping"] = source.RoundAmount(sum)
 	}
-	setStr(p, "coupon", codes(list(o, "discount_codes")))
-	if it := items(list(o, "line_items")); len(it) > 0 {
+	source.SetStr(p, "coupon", codes(source.List(o, "discount_codes")))
+	if it := items(source.List(o, "line_items")); len(it) > 0 {
 		p["items"] = it
 	}
-	setStr(p, "status_url", str(o, "order_status_url"))
-	setStr(p, "financial_status", str(o, "financial_status"))
-	setStr(p, "fulfillment_status", str(o, "fulfillment_status"))
-	if t, ok := boolean(o, "test"); ok && t {
+	source.SetStr(p, "status_url", source.Str(o, "order_status_url"))
+	source.SetStr(p, "financial_status", source.Str(o, "financial_status"))
+	source.SetStr(p, "fulfillment_status", source.Str(o, "fulfillment_status"))
+	if t, ok := source.Bool(o, "test"); ok && t {
 		p["test"] = true
 	}
 }
 
 // orderNumber is the shop-facing order number: order_number, else the
 // name without its "#".
-func orderNumber(o obj) string {
-	if n := id(o, "order_number"); n != "" {
+func orderNumber(o source.Object) string {
+	if n := source.IDOf(o, "order_number"); n != "" {
 		return n
 	}
-	return strings.TrimPrefix(str(o, "name"), "#")
+	return strings.TrimPrefix(source.Str(o, "name"), "#")
 }
 
 // orderCustomer identifies the buyer of an order or checkout: the order's
@@ -186,15 +185,15 @@ func orderNumber(o obj) string {
 // Shopify customer id is an external id; the cart token is the anonymous
 // id, which links the order to the cart.updated and checkout events of the
 // same cart.
-func orderCustomer(o obj) sdk.Customer {
-	c := object(o, "customer")
+func orderCustomer(o source.Object) sdk.Customer {
+	c := source.Obj(o, "customer")
 	cust := sdk.Customer{
-		Email: first(source.Email(str(o, "email")), source.Email(str(c, "email")), source.Email(str(o, "contact_email"))),
-		Phone: first(source.Phone(str(o, "phone")), source.Phone(str(c, "phone")),
-			source.Phone(str(object(o, "billing_address"), "phone"))),
-		AnonymousID: token(str(o, "cart_token")),
+		Email: source.First(source.Email(source.Str(o, "email")), source.Email(source.Str(c, "email")), source.Email(source.Str(o, "contact_email"))),
+		Phone: source.First(source.Phone(source.Str(o, "phone")), source.Phone(source.Str(c, "phone")),
+			source.Phone(source.Str(source.Obj(o, "billing_address"), "phone"))),
+		AnonymousID: token(source.Str(o, "cart_token")),
 	}
-	if cid := id(c, "id"); cid != "" {
+	if cid := source.IDOf(c, "id"); cid != "" {
 		cust.ExternalIDs = map[string]string{Kind: cid}
 	}
 	return cust
@@ -203,14 +202,14 @@ func orderCustomer(o obj) sdk.Customer {
 // genericCustomer identifies the person of a payload whose shape this kind
 // does not model (unknown topics, refunds): an email, phone or customer
 // id wherever Shopify usually puts them.
-func genericCustomer(b obj) sdk.Customer {
-	c := object(b, "customer")
+func genericCustomer(b source.Object) sdk.Customer {
+	c := source.Obj(b, "customer")
 	cust := sdk.Customer{
-		Email: first(source.Email(str(b, "email")), source.Email(str(c, "email")),
-			source.Email(str(b, "contact_email")), source.Email(str(b, "email_address"))),
-		Phone: first(source.Phone(str(b, "phone")), source.Phone(str(c, "phone"))),
+		Email: source.First(source.Email(source.Str(b, "email")), source.Email(source.Str(c, "email")),
+			source.Email(source.Str(b, "contact_email")), source.Email(source.Str(b, "email_address"))),
+		Phone: source.First(source.Phone(source.Str(b, "phone")), source.Phone(source.Str(c, "phone"))),
 	}
-	if cid := first(id(c, "id"), id(b, "customer_id")); cid != "" {
+	if cid := source.First(source.IDOf(c, "id"), source.IDOf(b, "customer_id")); cid != "" {
 		cust.ExternalIDs = map[string]string{Kind: cid}
 	}
 	return cust
@@ -219,28 +218,28 @@ func genericCustomer(b obj) sdk.Customer {
 // checkout fills a checkout event. A checkout without email or customer
 // (the buyer has not typed one yet) is identified by its cart token, else
 // its own token, as the anonymous id.
-func checkout(ev *sdk.Event, o obj) {
+func checkout(ev *sdk.Event, o source.Object) {
 	ev.Customer = orderCustomer(o)
 	if ev.Customer.AnonymousID == "" {
-		ev.Customer.AnonymousID = token(str(o, "token"))
+		ev.Customer.AnonymousID = token(source.Str(o, "token"))
 	}
-	ev.Traits = names(object(o, "customer"))
+	ev.Traits = names(source.Obj(o, "customer"))
 	p := ev.Properties
-	setStr(p, "checkout_id", id(o, "id"))
-	setStr(p, "checkout_token", str(o, "token"))
-	setStr(p, "cart_id", token(str(o, "cart_token")))
-	setStr(p, "currency", source.Currency(str(o, "currency")))
-	setMoney(p, "value", o, "total_price")
-	setMoney(p, "subtotal", o, "subtotal_price")
-	setMoney(p, "tax", o, "total_tax")
-	setMoney(p, "discount", o, "total_discounts")
-	setStr(p, "coupon", codes(list(o, "discount_codes")))
-	if it := items(list(o, "line_items")); len(it) > 0 {
+	source.SetStr(p, "checkout_id", source.IDOf(o, "id"))
+	source.SetStr(p, "checkout_token", source.Str(o, "token"))
+	source.SetStr(p, "cart_id", token(source.Str(o, "cart_token")))
+	source.SetStr(p, "currency", source.Currency(source.Str(o, "currency")))
+	source.SetMoney(p, "value", o, "total_price")
+	source.SetMoney(p, "subtotal", o, "subtotal_price")
+	source.SetMoney(p, "tax", o, "total_tax")
+	source.SetMoney(p, "discount", o, "total_discounts")
+	source.SetStr(p, "coupon", codes(source.List(o, "discount_codes")))
+	if it := items(source.List(o, "line_items")); len(it) > 0 {
 		p["items"] = it
 	}
-	setStr(p, "recovery_url", str(o, "abandoned_checkout_url"))
+	source.SetStr(p, "recovery_url", source.Str(o, "abandoned_checkout_url"))
 	if t := timestamp(o, "completed_at"); !t.IsZero() {
-		p["completed_at"] = rfc3339(t)
+		p["completed_at"] = source.FormatTime(t)
 	}
 }
 
@@ -248,12 +247,12 @@ func checkout(ev *sdk.Event, o obj) {
 // all: the cart token is the anonymous id (the same token checkouts and
 // orders carry as cart_token, so the journey joins up once an email is
 // known).
-func cart(ev *sdk.Event, o obj) {
+func cart(ev *sdk.Event, o source.Object) {
 	ev.Customer = genericCustomer(o)
-	ev.Customer.AnonymousID = first(token(str(o, "token")), token(id(o, "id")))
+	ev.Customer.AnonymousID = source.First(token(source.Str(o, "token")), token(source.IDOf(o, "id")))
 	p := ev.Properties
-	setStr(p, "cart_id", first(token(str(o, "token")), id(o, "id")))
-	lines := list(o, "line_items")
+	source.SetStr(p, "cart_id", source.First(token(source.Str(o, "token")), source.IDOf(o, "id")))
+	lines := source.List(o, "line_items")
 	var value float64
 	currency := ""
 	for _, l := range lines {
@@ -261,89 +260,89 @@ func cart(ev *sdk.Event, o obj) {
 		if !ok {
 			continue
 		}
-		if f, ok := money(li, "line_price"); ok {
+		if f, ok := source.Money(li, "line_price"); ok {
 			value += f
 		} else {
-			price, _ := money(li, "price")
-			qty, _ := money(li, "quantity")
+			price, _ := source.Money(li, "price")
+			qty, _ := source.Money(li, "quantity")
 			value += price * qty
 		}
 		if currency == "" {
-			currency = source.Currency(str(object(object(li, "line_price_set"), "shop_money"), "currency_code"))
+			currency = source.Currency(source.Str(source.Obj(source.Obj(li, "line_price_set"), "shop_money"), "currency_code"))
 		}
 		if currency == "" {
-			currency = source.Currency(str(object(object(li, "price_set"), "shop_money"), "currency_code"))
+			currency = source.Currency(source.Str(source.Obj(source.Obj(li, "price_set"), "shop_money"), "currency_code"))
 		}
 	}
-	p["value"] = roundSum(value)
-	setStr(p, "currency", first(source.Currency(str(o, "currency")), currency))
+	p["value"] = source.RoundAmount(value)
+	source.SetStr(p, "currency", source.First(source.Currency(source.Str(o, "currency")), currency))
 	p["items"] = items(lines)
 }
 
 // fulfillment fills an event from a fulfillment object
 // (fulfillments/create and fulfillments/update).
-func fulfillment(ev *sdk.Event, f obj) {
+func fulfillment(ev *sdk.Event, f source.Object) {
 	ev.Customer = genericCustomer(f)
 	if ev.Customer.Phone == "" {
-		ev.Customer.Phone = source.Phone(str(object(f, "destination"), "phone"))
+		ev.Customer.Phone = source.Phone(source.Str(source.Obj(f, "destination"), "phone"))
 	}
 	p := ev.Properties
-	setStr(p, "order_id", id(f, "order_id"))
-	setStr(p, "fulfillment_id", id(f, "id"))
-	setStr(p, "fulfillment_name", str(f, "name"))
-	setStr(p, "status", str(f, "status"))
+	source.SetStr(p, "order_id", source.IDOf(f, "order_id"))
+	source.SetStr(p, "fulfillment_id", source.IDOf(f, "id"))
+	source.SetStr(p, "fulfillment_name", source.Str(f, "name"))
+	source.SetStr(p, "status", source.Str(f, "status"))
 	tracking(p, f)
-	if it := items(list(f, "line_items")); len(it) > 0 {
+	if it := items(source.List(f, "line_items")); len(it) > 0 {
 		p["items"] = it
 	}
 }
 
 // tracking copies a fulfillment's tracking fields.
-func tracking(p map[string]any, f obj) {
-	setStr(p, "tracking_number", first(str(f, "tracking_number"), firstString(list(f, "tracking_numbers"))))
-	setStr(p, "tracking_url", first(str(f, "tracking_url"), firstString(list(f, "tracking_urls"))))
-	setStr(p, "tracking_company", str(f, "tracking_company"))
-	setStr(p, "shipment_status", str(f, "shipment_status"))
+func tracking(p map[string]any, f source.Object) {
+	source.SetStr(p, "tracking_number", source.First(source.Str(f, "tracking_number"), firstString(source.List(f, "tracking_numbers"))))
+	source.SetStr(p, "tracking_url", source.First(source.Str(f, "tracking_url"), firstString(source.List(f, "tracking_urls"))))
+	source.SetStr(p, "tracking_company", source.Str(f, "tracking_company"))
+	source.SetStr(p, "shipment_status", source.Str(f, "shipment_status"))
 }
 
 // refund copies a refund object: the money returned is the sum of its
 // successful refund transactions, else of its refunded lines (subtotal
 // plus tax).
-func refund(p map[string]any, r obj, currency string) {
-	setStr(p, "order_id", id(r, "order_id"))
-	setStr(p, "refund_id", id(r, "id"))
-	setStr(p, "reason", str(r, "note"))
+func refund(p map[string]any, r source.Object, currency string) {
+	source.SetStr(p, "order_id", source.IDOf(r, "order_id"))
+	source.SetStr(p, "refund_id", source.IDOf(r, "id"))
+	source.SetStr(p, "reason", source.Str(r, "note"))
 	var value float64
 	found := false
-	for _, t := range list(r, "transactions") {
+	for _, t := range source.List(r, "transactions") {
 		to, ok := t.(map[string]any)
-		if !ok || !strings.EqualFold(str(to, "kind"), "refund") {
+		if !ok || !strings.EqualFold(source.Str(to, "kind"), "refund") {
 			continue
 		}
-		if s := strings.ToLower(str(to, "status")); s != "" && s != "success" {
+		if s := strings.ToLower(source.Str(to, "status")); s != "" && s != "success" {
 			continue
 		}
-		if f, ok := money(to, "amount"); ok {
+		if f, ok := source.Money(to, "amount"); ok {
 			value += f
 			found = true
 		}
 		if currency == "" {
-			currency = source.Currency(str(to, "currency"))
+			currency = source.Currency(source.Str(to, "currency"))
 		}
 	}
 	if !found {
-		for _, l := range list(r, "refund_line_items") {
+		for _, l := range source.List(r, "refund_line_items") {
 			lo, ok := l.(map[string]any)
 			if !ok {
 				continue
 			}
-			sub, _ := money(lo, "subtotal")
-			tax, _ := money(lo, "total_tax")
+			sub, _ := source.Money(lo, "subtotal")
+			tax, _ := source.Money(lo, "total_tax")
 			value += sub + tax
 		}
 	}
-	p["value"] = roundSum(value)
-	setStr(p, "currency", currency)
+	p["value"] = source.RoundAmount(value)
+	source.SetStr(p, "currency", currency)
 }
 
 // refundCausing returns the refund an orders/updated delivery records: the
@@ -351,16 +350,16 @@ func refund(p map[string]any, r obj, currency string) {
 // order's updated_at (Shopify stamps both with the same time). Any other
 // update of an order, refunded or not, is an order.updated, so later edits
 // of a refunded order do not repeat order.refunded.
-func refundCausing(o obj) obj {
+func refundCausing(o source.Object) source.Object {
 	updated := timestamp(o, "updated_at")
 	if updated.IsZero() {
 		return nil
 	}
-	var latest obj
+	var latest source.Object
 	var latestAt time.Time
-	for _, r := range list(o, "refunds") {
+	for _, r := range source.List(o, "refunds") {
 		ro, ok := r.(map[string]any)
-		if !ok || id(ro, "id") == "" {
+		if !ok || source.IDOf(ro, "id") == "" {
 			continue
 		}
 		at := timestamp(ro, "created_at")
@@ -381,11 +380,11 @@ func refundCausing(o obj) obj {
 }
 
 // customer fills a customers/* event: the person is the payload itself.
-func customer(ev *sdk.Event, c obj) {
+func customer(ev *sdk.Event, c source.Object) {
 	ev.Customer = sdk.Customer{
-		Email:       source.Email(str(c, "email")),
-		Phone:       source.Phone(str(c, "phone")),
-		ExternalIDs: map[string]string{Kind: id(c, "id")},
+		Email:       source.Email(source.Str(c, "email")),
+		Phone:       source.Phone(source.Str(c, "phone")),
+		ExternalIDs: map[string]string{Kind: source.IDOf(c, "id")},
 	}
 	t := names(c)
 	if t == nil {
@@ -394,77 +393,77 @@ func customer(ev *sdk.Event, c obj) {
 	if ev.Customer.Phone != "" {
 		t["phone"] = ev.Customer.Phone
 	}
-	if state := str(object(c, "email_marketing_consent"), "state"); state != "" {
+	if state := source.Str(source.Obj(c, "email_marketing_consent"), "state"); state != "" {
 		t["accepts_marketing"] = strings.EqualFold(state, "subscribed")
-	} else if b, ok := boolean(c, "accepts_marketing"); ok {
+	} else if b, ok := source.Bool(c, "accepts_marketing"); ok {
 		t["accepts_marketing"] = b
 	}
-	if state := str(object(c, "sms_marketing_consent"), "state"); state != "" {
+	if state := source.Str(source.Obj(c, "sms_marketing_consent"), "state"); state != "" {
 		t["accepts_sms_marketing"] = strings.EqualFold(state, "subscribed")
 	}
-	addr := object(c, "default_address")
-	setStr(t, "city", str(addr, "city"))
-	setStr(t, "country", first(str(addr, "country_code"), str(addr, "country")))
-	if tags := splitTags(str(c, "tags")); len(tags) > 0 {
+	addr := source.Obj(c, "default_address")
+	source.SetStr(t, "city", source.Str(addr, "city"))
+	source.SetStr(t, "country", source.First(source.Str(addr, "country_code"), source.Str(addr, "country")))
+	if tags := splitTags(source.Str(c, "tags")); len(tags) > 0 {
 		t["tags"] = tags
 	}
-	setStr(t, "created_at", rfc3339(timestamp(c, "created_at")))
+	source.SetStr(t, "created_at", source.FormatTime(timestamp(c, "created_at")))
 	if len(t) > 0 {
 		ev.Traits = t
 	}
 	p := ev.Properties
-	setStr(p, "customer_id", id(c, "id"))
-	setStr(p, "state", str(c, "state"))
-	setMoney(p, "orders_count", c, "orders_count")
-	setMoney(p, "total_spent", c, "total_spent")
-	setStr(p, "currency", source.Currency(str(c, "currency")))
-	if b, ok := boolean(c, "verified_email"); ok {
+	source.SetStr(p, "customer_id", source.IDOf(c, "id"))
+	source.SetStr(p, "state", source.Str(c, "state"))
+	source.SetMoney(p, "orders_count", c, "orders_count")
+	source.SetMoney(p, "total_spent", c, "total_spent")
+	source.SetStr(p, "currency", source.Currency(source.Str(c, "currency")))
+	if b, ok := source.Bool(c, "verified_email"); ok {
 		p["verified_email"] = b
 	}
 }
 
 // emailConsent fills a customers_email_marketing_consent/update event.
-func emailConsent(ev *sdk.Event, b obj) {
-	ev.Customer = sdk.Customer{Email: source.Email(str(b, "email_address"))}
-	if cid := id(b, "customer_id"); cid != "" {
+func emailConsent(ev *sdk.Event, b source.Object) {
+	ev.Customer = sdk.Customer{Email: source.Email(source.Str(b, "email_address"))}
+	if cid := source.IDOf(b, "customer_id"); cid != "" {
 		ev.Customer.ExternalIDs = map[string]string{Kind: cid}
 	}
-	consent := object(b, "email_marketing_consent")
-	if state := str(consent, "state"); state != "" {
+	consent := source.Obj(b, "email_marketing_consent")
+	if state := source.Str(consent, "state"); state != "" {
 		ev.Traits = map[string]any{"accepts_marketing": strings.EqualFold(state, "subscribed")}
 		ev.Properties["consent_state"] = state
 	}
-	setStr(ev.Properties, "customer_id", id(b, "customer_id"))
-	setStr(ev.Properties, "opt_in_level", str(consent, "opt_in_level"))
-	ev.OccurredAt = first(ev.OccurredAt, timestamp(consent, "consent_updated_at"))
+	source.SetStr(ev.Properties, "customer_id", source.IDOf(b, "customer_id"))
+	source.SetStr(ev.Properties, "opt_in_level", source.Str(consent, "opt_in_level"))
+	ev.OccurredAt = source.First(ev.OccurredAt, timestamp(consent, "consent_updated_at"))
 }
 
 // smsConsent fills a customers_marketing_consent/update event (SMS).
-func smsConsent(ev *sdk.Event, b obj) {
-	ev.Customer = sdk.Customer{Phone: source.Phone(str(b, "phone"))}
-	if cid := first(id(b, "id"), id(b, "customer_id")); cid != "" {
+func smsConsent(ev *sdk.Event, b source.Object) {
+	ev.Customer = sdk.Customer{Phone: source.Phone(source.Str(b, "phone"))}
+	if cid := source.First(source.IDOf(b, "id"), source.IDOf(b, "customer_id")); cid != "" {
 		ev.Customer.ExternalIDs = map[string]string{Kind: cid}
 	}
-	consent := object(b, "sms_marketing_consent")
-	if state := str(consent, "state"); state != "" {
+	consent := source.Obj(b, "sms_marketing_consent")
+	if state := source.Str(consent, "state"); state != "" {
 		ev.Traits = map[string]any{"accepts_sms_marketing": strings.EqualFold(state, "subscribed")}
 		ev.Properties["consent_state"] = state
 	}
-	setStr(ev.Properties, "customer_id", first(id(b, "id"), id(b, "customer_id")))
-	setStr(ev.Properties, "opt_in_level", str(consent, "opt_in_level"))
-	ev.OccurredAt = first(ev.OccurredAt, timestamp(consent, "consent_updated_at"))
+	source.SetStr(ev.Properties, "customer_id", source.First(source.IDOf(b, "id"), source.IDOf(b, "customer_id")))
+	source.SetStr(ev.Properties, "opt_in_level", source.Str(consent, "opt_in_level"))
+	ev.OccurredAt = source.First(ev.OccurredAt, timestamp(consent, "consent_updated_at"))
 }
 
 // names are the first_name and last_name traits of a customer object, or
 // nil when it has neither.
-func names(c obj) map[string]any {
-	fn, ln := str(c, "first_name"), str(c, "last_name")
+func names(c source.Object) map[string]any {
+	fn, ln := source.Str(c, "first_name"), source.Str(c, "last_name")
 	if fn == "" && ln == "" {
 		return nil
 	}
 	t := map[string]any{}
-	setStr(t, "first_name", fn)
-	setStr(t, "last_name", ln)
+	source.SetStr(t, "first_name", fn)
+	source.SetStr(t, "last_name", ln)
 	return t
 }
 
@@ -480,20 +479,20 @@ func items(lines []any) []any {
 			continue
 		}
 		it := map[string]any{}
-		setStr(it, "product_id", id(li, "product_id"))
-		setStr(it, "variant_id", id(li, "variant_id"))
-		setStr(it, "sku", str(li, "sku"))
-		setStr(it, "name", first(str(li, "name"), str(li, "title"), str(li, "presentment_title")))
-		if f, ok := money(li, "price"); ok {
+		source.SetStr(it, "product_id", source.IDOf(li, "product_id"))
+		source.SetStr(it, "variant_id", source.IDOf(li, "variant_id"))
+		source.SetStr(it, "sku", source.Str(li, "sku"))
+		source.SetStr(it, "name", source.First(source.Str(li, "name"), source.Str(li, "title"), source.Str(li, "presentment_title")))
+		if f, ok := source.Money(li, "price"); ok {
 			it["price"] = f
-		} else if f, ok := money(li, "variant_price"); ok {
+		} else if f, ok := source.Money(li, "variant_price"); ok {
 			it["price"] = f
 		}
-		if q, ok := money(li, "quantity"); ok {
+		if q, ok := source.Money(li, "quantity"); ok {
 			it["quantity"] = q
 		}
-		setStr(it, "url", str(li, "url"))
-		setStr(it, "image_url", first(str(li, "image_url"), str(li, "image")))
+		source.SetStr(it, "url", source.Str(li, "url"))
+		source.SetStr(it, "image_url", source.First(source.Str(li, "image_url"), source.Str(li, "image")))
 		out = append(out, it)
 	}
 	return out
@@ -504,7 +503,7 @@ func codes(dcs []any) string {
 	var cs []string
 	for _, dc := range dcs {
 		if o, ok := dc.(map[string]any); ok {
-			if c := str(o, "code"); c != "" {
+			if c := source.Str(o, "code"); c != "" {
 				cs = append(cs, c)
 			}
 		}
@@ -514,7 +513,7 @@ func codes(dcs []any) string {
 
 // newest is the last object of a list (Shopify lists fulfillments oldest
 // first).
-func newest(l []any) obj {
+func newest(l []any) source.Object {
 	for i := len(l) - 1; i >= 0; i-- {
 		if o, ok := l[i].(map[string]any); ok {
 			return o
@@ -550,20 +549,4 @@ func splitTags(s string) []any {
 func token(s string) string {
 	s, _, _ = strings.Cut(strings.TrimSpace(s), "?")
 	return s
-}
-
-// roundSum rounds a sum of decimal amounts to a millionth, so 0.1 + 0.2
-// surfaces as 0.3 rather than 0.30000000000000004; no currency has more
-// than three decimals.
-func roundSum(f float64) float64 { return math.Round(f*1e6) / 1e6 }
-
-// first returns the first non-zero value.
-func first[T comparable](vs ...T) T {
-	var zero T
-	for _, v := range vs {
-		if v != zero {
-			return v
-		}
-	}
-	return zero
 }

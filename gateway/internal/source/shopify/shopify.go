@@ -148,7 +148,7 @@ func (a *adapter) Parse(req *source.Request) (*source.Delivery, error) {
 	shop := strings.ToLower(strings.TrimSpace(req.Header.Get(headerShopDomain)))
 	if len(a.shops) > 0 && !slices.Contains(a.shops, shop) {
 		return nil, fmt.Errorf("%w: the delivery comes from shop %q, which is not in this source's shop_domains",
-			source.ErrBadSignature, truncate(shop, 64))
+			source.ErrBadSignature, source.Truncate(shop, 64))
 	}
 	topic := strings.ToLower(strings.TrimSpace(req.Header.Get(headerTopic)))
 	if topic == "" {
@@ -160,7 +160,7 @@ func (a *adapter) Parse(req *source.Request) (*source.Delivery, error) {
 	}
 	m, ok := body.(map[string]any)
 	if !ok {
-		return nil, fmt.Errorf("%w: the %s body is not a JSON object", source.ErrBadPayload, truncate(topic, 64))
+		return nil, fmt.Errorf("%w: the %s body is not a JSON object", source.ErrBadPayload, source.Truncate(topic, 64))
 	}
 	deliveryID := strings.TrimSpace(req.Header.Get(headerWebhookID))
 	if deliveryID == "" {
@@ -168,7 +168,7 @@ func (a *adapter) Parse(req *source.Request) (*source.Delivery, error) {
 	}
 	d := delivery{
 		topic:      topic,
-		deliveryID: truncate(deliveryID, 128),
+		deliveryID: source.Truncate(deliveryID, 128),
 		triggered:  parseTime(strings.TrimSpace(req.Header.Get(headerTriggeredAt))),
 		shop:       shop,
 		body:       m,
@@ -201,12 +201,4 @@ func (a *adapter) verify(req *source.Request) error {
 			"check that secret is the app's client secret and that nothing re-encoded the body on the way", source.ErrBadSignature, headerHMAC)
 	}
 	return nil
-}
-
-// truncate shortens client-supplied text quoted in an error.
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	return s[:n] + "..."
 }

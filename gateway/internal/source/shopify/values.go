@@ -1,101 +1,26 @@
 package shopify
 
 import (
-	"encoding/json"
-	"math"
-	"strings"
 	"time"
 
 	"github.com/triggergate/triggergate/gateway/internal/source"
 )
 
-// obj is a decoded JSON object. Payloads are read as generic JSON rather
-// than typed structs because Shopify's fields drift between API versions
-// and relays (an id or a price may be a number in one delivery and a
-// string in the next); every accessor below takes whatever shape comes and
-// yields the zero value for anything else, so no payload can panic.
-type obj = map[string]any
+// Payloads are read as generic JSON (source.Object) with the framework's
+// accessors (source.Str, source.IDOf, source.Money, ...) rather than typed
+// structs, because Shopify's fields drift between API versions and relays:
+// an id or a price may be a number in one delivery and a string in the
+// next. What is Shopify's own is below.
 
 // maxItems bounds the items copied into one event: a 1,000-line wholesale
 // order must not make an event too large to commit.
 const maxItems = 100
 
-// object returns m[key] when it is an object.
-func object(m obj, key string) obj {
-	o, _ := m[key].(map[string]any)
-	return o
-}
-
-// list returns m[key] when it is an array.
-func list(m obj, key string) []any {
-	l, _ := m[key].([]any)
-	return l
-}
-
-// str returns m[key] as text: strings trimmed, numbers in their exact
-// decimal form (ids), anything else "".
-func str(m obj, key string) string {
-	switch v := m[key].(type) {
-	case string:
-		return strings.TrimSpace(v)
-	case json.Number:
-		return v.String()
-	}
-	return ""
-}
-
-// id returns m[key] as an id; 0 and "0" mean none.
-func id(m obj, key string) string {
-	s := source.ID(m[key])
-	if s == "0" {
-		return ""
-	}
-	return s
-}
-
-// maxAmount bounds an amount (or quantity) read from a payload, so sums
-// and products of them stay finite: no order is worth 10^18 of anything.
-const maxAmount = 1e18
-
-// money returns m[key] as an amount in major units; ok is false when the
-// field is absent, null, not a number or beyond maxAmount.
-func money(m obj, key string) (float64, bool) {
-	v, present := m[key]
-	if !present || v == nil {
-		return 0, false
-	}
-	f, err := source.Amount(v)
-	if err != nil || math.Abs(f) > maxAmount {
-		return 0, false
-	}
-	return f, true
-}
-
-// setMoney copies m[key] into props[name] when it is an amount.
-func setMoney(props map[string]any, name string, m obj, key string) {
-	if f, ok := money(m, key); ok {
-		props[name] = f
-	}
-}
-
-// setStr copies a non-empty string into props[name].
-func setStr(props map[string]any, name, value string) {
-	if value != "" {
-		props[name] = value
-	}
-}
-
-// boolean returns m[key] when it is a JSON boolean.
-func boolean(m obj, key string) (bool, bool) {
-	b, ok := m[key].(bool)
-	return b, ok
-}
-
 // timestamp parses m[key] as an RFC 3339 time. Shopify's times carry an
 // offset ("2024-11-05T21:54:49-05:00"); a time that does not parse is
 // unknown rather than an error, since it only dates the event.
-func timestamp(m obj, key string) time.Time {
-	return parseTime(str(m, key))
+func timestamp(m source.Object, key string) time.Time {
+	return parseTime(source.Str(m, key))
 }
 
 // parseTime parses an RFC 3339 time (fractional seconds allowed) to UTC.
@@ -108,12 +33,4 @@ func parseTime(s string) time.Time {
 		return time.Time{}
 	}
 	return t.UTC()
-}
-
-// rfc3339 formats a known time for a property or trait; "" when unknown.
-func rfc3339(t time.Time) string {
-	if t.IsZero() {
-		return ""
-	}
-	return t.UTC().Format(time.RFC3339)
 }

@@ -29,7 +29,7 @@ var identityKeys = map[string]bool{
 func (a *adapter) event(id string, raw any) (sdk.Event, error) {
 	root, ok := raw.(map[string]any)
 	if !ok {
-		return sdk.Event{}, fmt.Errorf("%w: body is %s; send an object {\"type\", \"timestamp\", \"data\"}", source.ErrBadPayload, jsonType(raw))
+		return sdk.Event{}, fmt.Errorf("%w: body is %s; send an object {\"type\", \"timestamp\", \"data\"}", source.ErrBadPayload, source.JSONType(raw))
 	}
 	ev := sdk.Event{DeliveryID: id}
 	typ, isString := root["type"].(string)
@@ -37,10 +37,10 @@ func (a *adapter) event(id string, raw any) (sdk.Event, error) {
 	case root["type"] == nil:
 		return ev, fmt.Errorf("%w: webhook %s has no type; send a full-stop delimited type such as \"user.created\"", source.ErrBadPayload, id)
 	case !isString:
-		return ev, fmt.Errorf("%w: webhook %s: type must be a string, got %s", source.ErrBadPayload, id, jsonType(root["type"]))
+		return ev, fmt.Errorf("%w: webhook %s: type must be a string, got %s", source.ErrBadPayload, id, source.JSONType(root["type"]))
 	case len(typ) > maxTypeLen:
 		return ev, fmt.Errorf("%w: webhook %s: type is longer than %d characters", source.ErrBadPayload, id, maxTypeLen)
-	case !validType(typ):
+	case !source.ValidType(typ):
 		return ev, fmt.Errorf("%w: webhook %s: type %q is not full-stop delimited words of letters, digits, _, : and -", source.ErrBadPayload, id, typ)
 	}
 	ev.Type = typ
@@ -53,7 +53,7 @@ func (a *adapter) event(id string, raw any) (sdk.Event, error) {
 	var data map[string]any
 	if d, has := root["data"]; has {
 		if data, ok = d.(map[string]any); !ok && d != nil {
-			return ev, fmt.Errorf("%w: webhook %s: data must be an object, got %s", source.ErrBadPayload, id, jsonType(d))
+			return ev, fmt.Errorf("%w: webhook %s: data must be an object, got %s", source.ErrBadPayload, id, source.JSONType(d))
 		}
 	} else {
 		data = maps.Clone(root)
@@ -71,7 +71,7 @@ func (a *adapter) event(id string, raw any) (sdk.Event, error) {
 	props := make(map[string]any, len(data))
 	for k, v := range data {
 		if k != "customer" {
-			props[k] = plain(v)
+			props[k] = source.Plain(v)
 		}
 	}
 	if len(props) > 0 {
@@ -111,23 +111,23 @@ func (a *adapter) customer(data map[string]any) (sdk.Customer, map[string]any, e
 		traits = map[string]any{}
 		for k, v := range cust {
 			if !identityKeys[k] {
-				traits[k] = plain(v)
+				traits[k] = source.Plain(v)
 			}
 		}
 		switch t := cust["traits"].(type) {
 		case nil:
 		case map[string]any:
 			for k, v := range t {
-				traits[k] = plain(v)
+				traits[k] = source.Plain(v)
 			}
 		default:
-			return c, nil, fmt.Errorf("data.customer.traits must be an object, got %s", jsonType(t))
+			return c, nil, fmt.Errorf("data.customer.traits must be an object, got %s", source.JSONType(t))
 		}
 		if len(traits) == 0 {
 			traits = nil
 		}
 	default:
-		return c, nil, fmt.Errorf("data.customer must be an object (or a customer id), got %s", jsonType(cust))
+		return c, nil, fmt.Errorf("data.customer must be an object (or a customer id), got %s", source.JSONType(cust))
 	}
 
 	fallbacks := []struct {
@@ -166,7 +166,7 @@ func scalar(v any, path string) (string, error) {
 	case string, json.Number:
 		return source.ID(x), nil
 	}
-	return "", fmt.Errorf("%s must be a string or number, got %s", path, jsonType(v))
+	return "", fmt.Errorf("%s must be a string or number, got %s", path, source.JSONType(v))
 }
 
 // externalIDs reads an object of system name → id; empty ids are dropped.
@@ -176,7 +176,7 @@ func externalIDs(v any) (map[string]string, error) {
 	}
 	m, ok := v.(map[string]any)
 	if !ok {
-		return nil, fmt.Errorf("data.customer.external_ids must be an object of system name → id, got %s", jsonType(v))
+		return nil, fmt.Errorf("data.customer.external_ids must be an object of system name → id, got %s", source.JSONType(v))
 	}
 	var out map[string]string
 	for k, raw := range m {
@@ -210,80 +210,15 @@ func timestamp(v any) (time.Time, error) {
 		}
 		t, err := time.Parse(time.RFC3339Nano, strings.TrimSpace(x))
 		if err != nil {
-			return time.Time{}, fmt.Errorf("timestamp %q is not an RFC 3339 time such as \"2022-11-03T20:26:10.344522Z\"", truncate(x, 40))
+			return time.Time{}, fmt.Errorf("timestamp %q is not an RFC 3339 time such as \"2022-11-03T20:26:10.344522Z\"", source.Truncate(x, 40))
 		}
 		return t.UTC(), nil
 	case json.Number:
 		t, err := source.ParseUnix(x.String())
 		if err != nil || t.Year() > 9999 {
-			return time.Time{}, fmt.Errorf("timestamp %s is not unix seconds", truncate(x.String(), 24))
+			return time.Time{}, fmt.Errorf("timestamp %s is not unix seconds", source.Truncate(x.String(), 24))
 		}
 		return t, nil
 	}
-	return time.Time{}, fmt.Errorf("timestamp must be an RFC 3339 string, got %s", jsonType(v))
-}
-
-// plain converts a decoded JSON value for an event: numbers become
-// float64, as the event log reads them back (a number too large for
-// float64 keeps its decimal text).
-func plain(v any) any {
-	switch x := v.(type) {
-	case json.Number:
-		if f, err := x.Float64(); err == nil {
-			return f
-		}
-		return x.String()
-	case map[string]any:
-		out := make(map[string]any, len(x))
-		for k, e := range x {
-			out[k] = plain(e)
-		}
-		return out
-	case []any:
-		out := make([]any, len(x))
-		for i, e := range x {
-			out[i] = plain(e)
-		}
-		return out
-	}
-	return v
-}
-
-// validType reports whether s is full-stop delimited words of letters,
-// digits, '_', ':' and '-' (the json kind's rule; the specification
-// recommends [a-zA-Z0-9_]).
-func validType(s string) bool {
-	if s == "" {
-		return false
-	}
-	for word := range strings.SplitSeq(s, ".") {
-		if word == "" {
-			return false
-		}
-		for _, c := range []byte(word) {
-			if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == ':' || c == '-') {
-				return false
-			}
-		}
-	}
-	return true
-}
-
-// jsonType names a decoded JSON value's type for error messages.
-func jsonType(v any) string {
-	switch v.(type) {
-	case nil:
-		return "null"
-	case string:
-		return "a string"
-	case json.Number, float64:
-		return "a number"
-	case bool:
-		return "a boolean"
-	case []any:
-		return "an array"
-	case map[string]any:
-		return "an object"
-	}
-	return fmt.Sprintf("%T", v)
+	return time.Time{}, fmt.Errorf("timestamp must be an RFC 3339 string, got %s", source.JSONType(v))
 }

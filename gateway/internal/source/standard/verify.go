@@ -44,7 +44,7 @@ func (a *adapter) verify(h http.Header, body []byte, now time.Time) (string, err
 	}
 	unix, err := strconv.ParseInt(ts, 10, 64)
 	if err != nil || unix < 0 || unix >= 253402300800 {
-		return "", fmt.Errorf("%w: webhook-timestamp %q is not unix seconds", source.ErrBadSignature, truncate(ts, 24))
+		return "", fmt.Errorf("%w: webhook-timestamp %q is not unix seconds", source.ErrBadSignature, source.Truncate(ts, 24))
 	}
 
 	var hmacs, eds [][]byte
@@ -110,12 +110,4 @@ func (a *adapter) mismatch(hmacs, eds int) string {
 	}
 	return "no signature in webhook-signature verifies " + content +
 		" under the source's keys; check that secret (whsec_...) or public_keys match the sender's and that nothing re-encoded the body"
-}
-
-// truncate shortens client-supplied text quoted in an error.
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	return s[:n] + "..."
 }

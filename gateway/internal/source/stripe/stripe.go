@@ -163,7 +163,7 @@ func (a *adapter) Parse(req *source.Request) (*source.Delivery, error) {
 // nobody, which is acknowledged and dropped.
 func (a *adapter) event(root map[string]any, raw any) (ev sdk.Event, ok bool, err error) {
 	if root == nil {
-		return ev, false, fmt.Errorf("%w: body is %s; Stripe sends an event object", source.ErrBadPayload, jsonType(raw))
+		return ev, false, fmt.Errorf("%w: body is %s; Stripe sends an event object", source.ErrBadPayload, source.JSONType(raw))
 	}
 	var f fields
 	id := f.str(root, "event", "id")

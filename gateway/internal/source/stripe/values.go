@@ -38,7 +38,7 @@ func dig(o map[string]any, keys ...string) map[string]any {
 // fail records the first type error.
 func (f *fields) fail(path, want string, v any) {
 	if f.err == nil {
-		f.err = fmt.Errorf("%w: %s must be %s, got %s", source.ErrBadPayload, path, want, jsonType(v))
+		f.err = fmt.Errorf("%w: %s must be %s, got %s", source.ErrBadPayload, path, want, source.JSONType(v))
 	}
 }
 
@@ -106,25 +106,6 @@ func (f *fields) unixTime(o map[string]any, path, key string) string {
 
 // maxUnix is 10000-01-01T00:00:00Z: a larger time has no RFC 3339 form.
 const maxUnix = 253402300800
-
-// jsonType names a decoded JSON value's type for error messages.
-func jsonType(v any) string {
-	switch v.(type) {
-	case nil:
-		return "null"
-	case string:
-		return "a string"
-	case json.Number, float64:
-		return "a number"
-	case bool:
-		return "a boolean"
-	case []any:
-		return "an array"
-	case map[string]any:
-		return "an object"
-	}
-	return fmt.Sprintf("%T", v)
-}
 
 // props accumulates an event's properties, leaving out empty values.
 type props map[string]any

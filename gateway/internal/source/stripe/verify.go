@@ -47,7 +47,7 @@ func verify(header string, body []byte, secrets []string, now time.Time, window 
 	}
 	unix, err := strconv.ParseInt(ts, 10, 64)
 	if err != nil || unix < 0 || unix >= maxUnix {
-		return fmt.Errorf("%w: Stripe-Signature timestamp t=%q is not unix seconds", source.ErrBadSignature, truncate(ts, 20))
+		return fmt.Errorf("%w: Stripe-Signature timestamp t=%q is not unix seconds", source.ErrBadSignature, source.Truncate(ts, 20))
 	}
 	if len(sigs) == 0 {
 		return fmt.Errorf("%w: Stripe-Signature has no v1= signature (64 hex digits); "+
@@ -64,12 +64,4 @@ func verify(header string, body []byte, secrets []string, now time.Time, window 
 			"and that nothing re-encoded the body", source.ErrBadSignature)
 	}
 	return nil
-}
-
-// truncate shortens client-supplied text quoted in an error.
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	return s[:n] + "..."
 }

@@ -227,11 +227,11 @@ var (
 // which it was.
 func mapForm(form url.Values) (ev sdk.Event, inbound bool, err error) {
 	get := func(k string) string { return strings.TrimSpace(form.Get(k)) }
-	sid := firstOf(get("MessageSid"), get("SmsSid"), get("SmsMessageSid"))
+	sid := source.First(get("MessageSid"), get("SmsSid"), get("SmsMessageSid"))
 	if sid == "" {
 		return ev, false, fmt.Errorf("no MessageSid; this kind reads Twilio Messaging status callbacks and incoming messages")
 	}
-	status := strings.ToLower(firstOf(get("MessageStatus"), get("SmsStatus")))
+	status := strings.ToLower(source.First(get("MessageStatus"), get("SmsStatus")))
 	p := map[string]any{"message_sid": sid}
 	for prop, param := range map[string]string{
 		"to": "To", "from": "From", "messaging_service_sid": "MessagingServiceSid", "account_sid": "AccountSid",
@@ -245,7 +245,7 @@ func mapForm(form url.Values) (ev sdk.Event, inbound bool, err error) {
 	if status == "received" || (status == "" && hasBody) {
 		phone, channel := address(get("From"))
 		if phone == "" {
-			return ev, true, fmt.Errorf("incoming message: From %q is not a phone number", truncate(get("From"), 40))
+			return ev, true, fmt.Errorf("incoming message: From %q is not a phone number", source.Truncate(get("From"), 40))
 		}
 		ev.Customer.Phone = phone
 		if channel != "" {
@@ -280,11 +280,11 @@ func mapForm(form url.Values) (ev sdk.Event, inbound bool, err error) {
 	}
 
 	if status == "" {
-		return ev, false, fmt.Errorf("message %s has neither MessageStatus (a status callback) nor Body (an incoming message)", truncate(sid, 40))
+		return ev, false, fmt.Errorf("message %s has neither MessageStatus (a status callback) nor Body (an incoming message)", source.Truncate(sid, 40))
 	}
 	phone, channel := address(get("To"))
 	if phone == "" {
-		return ev, false, fmt.Errorf("status callback: To %q is not a phone number", truncate(get("To"), 40))
+		return ev, false, fmt.Errorf("status callback: To %q is not a phone number", source.Truncate(get("To"), 40))
 	}
 	ev.Customer.Phone = phone
 	if channel != "" {
@@ -318,21 +318,4 @@ func address(s string) (phone, channel string) {
 		channel, s = strings.ToLower(c), rest
 	}
 	return source.Phone(s), channel
-}
-
-func firstOf(vs ...string) string {
-	for _, v := range vs {
-		if v != "" {
-			return v
-		}
-	}
-	return ""
-}
-
-// truncate shortens sender-supplied text quoted in an error.
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	return s[:n] + "..."
 }

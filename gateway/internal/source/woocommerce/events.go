@@ -24,10 +24,10 @@ var statusTypes = map[string]string{
 
 // event maps a verified delivery to its event; nil means the payload
 // names no person and the delivery is acknowledged without an event.
-func event(topic, deliveryID string, b obj) (*sdk.Event, error) {
+func event(topic, deliveryID string, b source.Object) (*sdk.Event, error) {
 	resource, _, _ := strings.Cut(topic, ".")
-	if (resource == "order" || resource == "customer") && id(b, "id") == "" {
-		return nil, fmt.Errorf("%w: the %s body has no id; WooCommerce sends the %s as the REST API returns it", source.ErrBadPayload, truncate(topic, 64), resource)
+	if (resource == "order" || resource == "customer") && source.IDOf(b, "id") == "" {
+		return nil, fmt.Errorf("%w: the %s body has no id; WooCommerce sends the %s as the REST API returns it", source.ErrBadPayload, source.Truncate(topic, 64), resource)
 	}
 	ev := &sdk.Event{DeliveryID: deliveryID, Properties: map[string]any{}}
 	switch topic {
@@ -35,7 +35,7 @@ func event(topic, deliveryID string, b obj) (*sdk.Event, error) {
 		ev.Type = "order.placed"
 		order(ev, b)
 	case "order.updated":
-		status := strings.ToLower(str(b, "status"))
+		status := strings.ToLower(source.Str(b, "status"))
 		ev.Type = "order.updated"
 		if t, ok := statusTypes[status]; ok {
 			ev.Type = t
@@ -58,7 +58,7 @@ func event(topic, deliveryID string, b obj) (*sdk.Event, error) {
 			order(ev, b)
 		} else {
 			ev.Customer = genericCustomer(b)
-			setStr(ev.Properties, "id", id(b, "id"))
+			source.SetStr(ev.Properties, "id", source.IDOf(b, "id"))
 		}
 	}
 	ev.OccurredAt = gmt(b, "date_modified_gmt")
@@ -72,57 +72,57 @@ func event(topic, deliveryID string, b obj) (*sdk.Event, error) {
 }
 
 // order fills an order event from a REST API v3 order.
-func order(ev *sdk.Event, o obj) {
-	billing := object(o, "billing")
+func order(ev *sdk.Event, o source.Object) {
+	billing := source.Obj(o, "billing")
 	ev.Customer = sdk.Customer{
-		Email: source.Email(str(billing, "email")),
-		Phone: first(source.Phone(str(billing, "phone")), source.Phone(str(object(o, "shipping"), "phone"))),
+		Email: source.Email(source.Str(billing, "email")),
+		Phone: source.First(source.Phone(source.Str(billing, "phone")), source.Phone(source.Str(source.Obj(o, "shipping"), "phone"))),
 	}
-	if cid := id(o, "customer_id"); cid != "" {
+	if cid := source.IDOf(o, "customer_id"); cid != "" {
 		ev.Customer.ExternalIDs = map[string]string{Kind: cid}
 	}
 	ev.Traits = names(billing)
 	p := ev.Properties
-	setStr(p, "order_id", id(o, "id"))
-	setStr(p, "order_number", first(str(o, "number"), id(o, "id")))
-	setStr(p, "status", str(o, "status"))
-	setStr(p, "currency", source.Currency(str(o, "currency")))
-	setMoney(p, "value", o, "total")
-	setMoney(p, "tax", o, "total_tax")
-	setMoney(p, "shipping", o, "shipping_total")
-	setMoney(p, "discount", o, "discount_total")
-	lines := list(o, "line_items")
+	source.SetStr(p, "order_id", source.IDOf(o, "id"))
+	source.SetStr(p, "order_number", source.First(source.Str(o, "number"), source.IDOf(o, "id")))
+	source.SetStr(p, "status", source.Str(o, "status"))
+	source.SetStr(p, "currency", source.Currency(source.Str(o, "currency")))
+	source.SetMoney(p, "value", o, "total")
+	source.SetMoney(p, "tax", o, "total_tax")
+	source.SetMoney(p, "shipping", o, "shipping_total")
+	source.SetMoney(p, "discount", o, "discount_total")
+	lines := source.List(o, "line_items")
 	if len(lines) > 0 {
 		var subtotal float64
 		for _, l := range lines {
 			if lo, ok := l.(map[string]any); ok {
-				f, _ := money(lo, "subtotal")
+				f, _ := source.Money(lo, "subtotal")
 				subtotal += f
 			}
 		}
-		p["subtotal"] = roundSum(subtotal)
+		p["subtotal"] = source.RoundAmount(subtotal)
 		p["items"] = items(lines)
 	}
 	var coupons []string
-	for _, c := range list(o, "coupon_lines") {
+	for _, c := range source.List(o, "coupon_lines") {
 		if co, ok := c.(map[string]any); ok {
-			if code := str(co, "code"); code != "" {
+			if code := source.Str(co, "code"); code != "" {
 				coupons = append(coupons, code)
 			}
 		}
 	}
-	setStr(p, "coupon", strings.Join(coupons, ","))
-	setStr(p, "payment_method", str(o, "payment_method"))
-	setStr(p, "payment_url", str(o, "payment_url"))
-	setStr(p, "created_via", str(o, "created_via"))
-	setStr(p, "paid_at", rfc3339(gmt(o, "date_paid_gmt")))
-	setStr(p, "completed_at", rfc3339(gmt(o, "date_completed_gmt")))
+	source.SetStr(p, "coupon", strings.Join(coupons, ","))
+	source.SetStr(p, "payment_method", source.Str(o, "payment_method"))
+	source.SetStr(p, "payment_url", source.Str(o, "payment_url"))
+	source.SetStr(p, "created_via", source.Str(o, "created_via"))
+	source.SetStr(p, "paid_at", source.FormatTime(gmt(o, "date_paid_gmt")))
+	source.SetStr(p, "completed_at", source.FormatTime(gmt(o, "date_completed_gmt")))
 	if total, ok := refundTotal(o); ok {
 		p["refunded"] = total
-		for _, r := range list(o, "refunds") {
+		for _, r := range source.List(o, "refunds") {
 			if ro, ok := r.(map[string]any); ok {
-				if reason := str(ro, "reason"); reason != "" {
-					setStr(p, "reason", reason)
+				if reason := source.Str(ro, "reason"); reason != "" {
+					source.SetStr(p, "reason", reason)
 					break
 				}
 			}
@@ -132,8 +132,8 @@ func order(ev *sdk.Event, o obj) {
 
 // refundTotal sums an order's refunds (WooCommerce lists each with a
 // negative total); ok is false when there are none.
-func refundTotal(o obj) (float64, bool) {
-	refunds := list(o, "refunds")
+func refundTotal(o source.Object) (float64, bool) {
+	refunds := source.List(o, "refunds")
 	var sum float64
 	found := false
 	for _, r := range refunds {
@@ -141,65 +141,65 @@ func refundTotal(o obj) (float64, bool) {
 		if !ok {
 			continue
 		}
-		if f, ok := money(ro, "total"); ok {
+		if f, ok := source.Money(ro, "total"); ok {
 			sum += math.Abs(f)
 			found = true
 		}
 	}
-	return roundSum(sum), found
+	return source.RoundAmount(sum), found
 }
 
 // customer fills a customer.* event: the person is the payload itself
 // (customer.deleted carries only the id).
-func customer(ev *sdk.Event, c obj) {
-	billing := object(c, "billing")
+func customer(ev *sdk.Event, c source.Object) {
+	billing := source.Obj(c, "billing")
 	ev.Customer = sdk.Customer{
-		Email:       first(source.Email(str(c, "email")), source.Email(str(billing, "email"))),
-		Phone:       source.Phone(str(billing, "phone")),
-		ExternalIDs: map[string]string{Kind: id(c, "id")},
+		Email:       source.First(source.Email(source.Str(c, "email")), source.Email(source.Str(billing, "email"))),
+		Phone:       source.Phone(source.Str(billing, "phone")),
+		ExternalIDs: map[string]string{Kind: source.IDOf(c, "id")},
 	}
 	t := map[string]any{}
-	setStr(t, "first_name", first(str(c, "first_name"), str(billing, "first_name")))
-	setStr(t, "last_name", first(str(c, "last_name"), str(billing, "last_name")))
-	setStr(t, "phone", ev.Customer.Phone)
-	setStr(t, "city", first(str(billing, "city"), str(object(c, "shipping"), "city")))
-	setStr(t, "country", first(str(billing, "country"), str(object(c, "shipping"), "country")))
-	setStr(t, "username", str(c, "username"))
-	setStr(t, "created_at", rfc3339(gmt(c, "date_created_gmt")))
+	source.SetStr(t, "first_name", source.First(source.Str(c, "first_name"), source.Str(billing, "first_name")))
+	source.SetStr(t, "last_name", source.First(source.Str(c, "last_name"), source.Str(billing, "last_name")))
+	source.SetStr(t, "phone", ev.Customer.Phone)
+	source.SetStr(t, "city", source.First(source.Str(billing, "city"), source.Str(source.Obj(c, "shipping"), "city")))
+	source.SetStr(t, "country", source.First(source.Str(billing, "country"), source.Str(source.Obj(c, "shipping"), "country")))
+	source.SetStr(t, "username", source.Str(c, "username"))
+	source.SetStr(t, "created_at", source.FormatTime(gmt(c, "date_created_gmt")))
 	if len(t) > 0 {
 		ev.Traits = t
 	}
 	p := ev.Properties
-	setStr(p, "customer_id", id(c, "id"))
-	setStr(p, "role", str(c, "role"))
-	if b, ok := boolean(c, "is_paying_customer"); ok {
+	source.SetStr(p, "customer_id", source.IDOf(c, "id"))
+	source.SetStr(p, "role", source.Str(c, "role"))
+	if b, ok := source.Bool(c, "is_paying_customer"); ok {
 		p["is_paying_customer"] = b
 	}
 }
 
 // genericCustomer identifies the person of a payload this kind does not
 // model, wherever WooCommerce usually puts one.
-func genericCustomer(b obj) sdk.Customer {
-	billing := object(b, "billing")
+func genericCustomer(b source.Object) sdk.Customer {
+	billing := source.Obj(b, "billing")
 	cust := sdk.Customer{
-		Email: first(source.Email(str(b, "email")), source.Email(str(billing, "email"))),
-		Phone: source.Phone(str(billing, "phone")),
+		Email: source.First(source.Email(source.Str(b, "email")), source.Email(source.Str(billing, "email"))),
+		Phone: source.Phone(source.Str(billing, "phone")),
 	}
-	if cid := id(b, "customer_id"); cid != "" {
+	if cid := source.IDOf(b, "customer_id"); cid != "" {
 		cust.ExternalIDs = map[string]string{Kind: cid}
 	}
 	return cust
 }
 
 // names are the first_name and last_name traits of an address, or nil.
-func names(a obj) map[string]any {
-	fn, ln := str(a, "first_name"), str(a, "last_name")
+func names(a source.Object) map[string]any {
+	fn, ln := source.Str(a, "first_name"), source.Str(a, "last_name")
 	if fn == "" && ln == "" {
 		return nil
 	}
 	t := map[string]any{}
-	setStr(t, "first_name", fn)
-	setStr(t, "last_name", ln)
+	source.SetStr(t, "first_name", fn)
+	source.SetStr(t, "last_name", ln)
 	return t
 }
 
@@ -216,37 +216,21 @@ func items(lines []any) []any {
 			continue
 		}
 		it := map[string]any{}
-		setStr(it, "product_id", id(li, "product_id"))
-		setStr(it, "variant_id", id(li, "variation_id"))
-		setStr(it, "sku", str(li, "sku"))
-		setStr(it, "name", html.UnescapeString(str(li, "name")))
-		qty, hasQty := money(li, "quantity")
+		source.SetStr(it, "product_id", source.IDOf(li, "product_id"))
+		source.SetStr(it, "variant_id", source.IDOf(li, "variation_id"))
+		source.SetStr(it, "sku", source.Str(li, "sku"))
+		source.SetStr(it, "name", html.UnescapeString(source.Str(li, "name")))
+		qty, hasQty := source.Money(li, "quantity")
 		if hasQty {
 			it["quantity"] = qty
 		}
-		if f, ok := money(li, "price"); ok {
+		if f, ok := source.Money(li, "price"); ok {
 			it["price"] = f
-		} else if total, ok := money(li, "total"); ok && hasQty && qty != 0 {
-			it["price"] = roundSum(total / qty)
+		} else if total, ok := source.Money(li, "total"); ok && hasQty && qty != 0 {
+			it["price"] = source.RoundAmount(total / qty)
 		}
-		setStr(it, "image_url", str(object(li, "image"), "src"))
+		source.SetStr(it, "image_url", source.Str(source.Obj(li, "image"), "src"))
 		out = append(out, it)
 	}
 	return out
-}
-
-// roundSum rounds a sum of decimal amounts to a millionth, so 0.1 + 0.2
-// surfaces as 0.3 rather than 0.30000000000000004; no currency has more
-// than three decimals.
-func roundSum(f float64) float64 { return math.Round(f*1e6) / 1e6 }
-
-// first returns the first non-zero value.
-func first[T comparable](vs ...T) T {
-	var zero T
-	for _, v := range vs {
-		if v != zero {
-			return v
-		}
-	}
-	return zero
 }

@@ -137,7 +137,7 @@ func (a *adapter) Parse(req *source.Request) (*source.Delivery, error) {
 	}
 	m, ok := body.(map[string]any)
 	if !ok {
-		return nil, fmt.Errorf("%w: the %s body is not a JSON object", source.ErrBadPayload, truncate(topic, 64))
+		return nil, fmt.Errorf("%w: the %s body is not a JSON object", source.ErrBadPayload, source.Truncate(topic, 64))
 	}
 	ev, err := event(topic, deliveryID(req), m)
 	if err != nil {
@@ -201,16 +201,7 @@ func deliveryID(req *source.Request) string {
 	sum := sha256.Sum256(req.Body)
 	digest := hex.EncodeToString(sum[:16])
 	if id := strings.TrimSpace(req.Header.Get(headerDeliveryID)); id != "" {
-		return truncate(id, 128) + "/" + digest
+		return source.Truncate(id, 128) + "/" + digest
 	}
 	return "sha256/" + digest
-}
-
-// truncate shortens client-supplied text quoted in an error or used as a
-// key.
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	return s[:n] + "..."
 }
