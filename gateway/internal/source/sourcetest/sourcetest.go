@@ -185,7 +185,8 @@ func Fixtures(t testing.TB, vendor string) []Fixture {
 }
 
 // FixturesDir is the shared webhook fixtures folder: $TRIGGERGATE_FIXTURES,
-// else shared/fixtures/webhooks beside the repository.
+// else shared/fixtures/webhooks beside the repository (in the repository's
+// parent folder or, failing that, any folder above it).
 func FixturesDir(t testing.TB) string {
 	t.Helper()
 	if d := os.Getenv("TRIGGERGATE_FIXTURES"); d != "" {
@@ -196,9 +197,15 @@ func FixturesDir(t testing.TB) string {
 		t.Fatalf("finding the module root: %v", err)
 	}
 	root := filepath.Dir(strings.TrimSpace(string(b)))
-	dir := filepath.Join(root, "..", "shared", "fixtures", "webhooks")
-	if _, err := os.Stat(dir); err != nil {
-		t.Fatalf("the shared fixtures are missing (%v); they live in shared/ beside the repository, or set TRIGGERGATE_FIXTURES", err)
+	for dir := filepath.Dir(root); ; dir = filepath.Dir(dir) {
+		candidate := filepath.Join(dir, "shared", "fixtures", "webhooks")
+		if fi, err := os.Stat(candidate); err == nil && fi.IsDir() {
+			return candidate
+		}
+		if filepath.Dir(dir) == dir {
+			break
+		}
 	}
-	return dir
+	t.Fatalf("the shared fixtures are missing: no shared/fixtures/webhooks beside %s or above it; set TRIGGERGATE_FIXTURES", root)
+	return ""
 }
