@@ -22,6 +22,7 @@ import (
 	"github.com/hashicorp/go-hclog"
 	"github.com/oklog/ulid/v2"
 
+	"github.com/triggergate/triggergate/gateway/internal/backlog"
 	"github.com/triggergate/triggergate/gateway/internal/eventlog"
 	"github.com/triggergate/triggergate/gateway/internal/source"
 	"github.com/triggergate/triggergate/gateway/internal/store"
@@ -58,6 +59,8 @@ type Handler struct {
 	logger        hclog.Logger
 	now           func() time.Time
 	appendTimeout time.Duration
+	admit         func([]sdk.Event) error
+	inflight      chan struct{} // a slot per request being handled; nil = unbounded
 	router        *mux.Router
 }
 
@@ -69,6 +72,23 @@ func WithClock(now func() time.Time) Option { return func(h *Handler) { h.now = 
 
 // WithReadiness sets the check behind /readyz (default: always ready).
 func WithReadiness(f func(context.Context) error) Option { return func(h *Handler) { h.ready = f } }
+
+// WithAdmission sets a check every delivery's events must pass before
+// they are committed (the backlog monitor's Check). A *backlog.Refusal
+// answers 429 (processing behind) or 503 (store slow) with Retry-After.
+func WithAdmission(check func([]sdk.Event) error) Option {
+	return func(h *Handler) { h.admit = check }
+}
+
+// WithMaxInFlight bounds the deliveries handled at once; past it the
+// ingest answers 503 at once rather than buffering without bound.
+func WithMaxInFlight(n int) Option {
+	return func(h *Handler) {
+		if n > 0 {
+			h.inflight = make(chan struct{}, n)
+		}
+	}
+}
 
 // New returns the ingest handler for the given sources.
 func New(sources []Source, log Appender, logger hclog.Logger, opts ...Option) *Handler {
@@ -117,6 +137,16 @@ func (h *Handler) webhook(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "unknown_source", "no source named "+quote(name)+" is configured")
 		return
 	}
+	if h.inflight != nil {
+		select {
+		case h.inflight <- struct{}{}:
+			defer func() { <-h.inflight }()
+		default:
+			w.Header().Set("Retry-After", "1")
+			writeError(w, http.StatusServiceUnavailable, "overloaded", "too many deliveries in flight; retry shortly")
+			return
+		}
+	}
 	log := h.logger.With("source", name)
 	body, status, code, err := readBody(w, r, src.MaxBodyBytes)
 	if err != nil {
@@ -140,6 +170,24 @@ func (h *Handler) webhook(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	stampEvents(d.Events, src, now)
+	if h.admit != nil {
+		if err := h.admit(d.Events); err != nil {
+			var ref *backlog.Refusal
+			status, code, wait := http.StatusServiceUnavailable, "overloaded", 5*time.Second
+			if errors.As(err, &ref) {
+				wait = ref.RetryAfter
+				if errors.Is(err, backlog.ErrBacklog) {
+					status, code = http.StatusTooManyRequests, "backlog"
+				} else {
+					code = "store_slow"
+				}
+			}
+			log.Warn("delivery refused: the gateway is behind", "status", status, "reason", err)
+			w.Header().Set("Retry-After", strconv.Itoa(max(int(wait.Round(time.Second)/time.Second), 1)))
+			writeError(w, status, code, err.Error())
+			return
+		}
+	}
 
 	ctx, cancel := context.WithTimeout(r.Context(), h.appendTimeout)
 	defer cancel()

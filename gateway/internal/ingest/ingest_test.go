@@ -8,6 +8,7 @@ import (
 	"errors"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -16,6 +17,7 @@ import (
 	"github.com/hashicorp/go-hclog"
 	"github.com/hashicorp/hcl/v2"
 
+	"github.com/triggergate/triggergate/gateway/internal/backlog"
 	"github.com/triggergate/triggergate/gateway/internal/eventlog"
 	"github.com/triggergate/triggergate/gateway/internal/ingest"
 	"github.com/triggergate/triggergate/gateway/internal/source"
@@ -250,6 +252,52 @@ func TestVendorReplyAndPing(t *testing.T) {
 	rec := post(h, "/v1/webhooks/app", "text/plain", "ping")
 	if rec.Code != http.StatusOK || !strings.Contains(rec.Body.String(), `"accepted":0`) {
 		t.Fatalf("ping: %d %s", rec.Code, rec.Body)
+	}
+}
+
+func TestAdmissionAndInFlight(t *testing.T) {
+	t.Parallel()
+	adapter, _ := jsonkind.Build(source.Spec{Name: "app", Kind: "json", Body: hcl.EmptyBody()})
+	for _, c := range []struct {
+		err    error
+		status int
+		code   string
+	}{
+		{&backlog.Refusal{Err: backlog.ErrBacklog, RetryAfter: 7 * time.Second, Detail: "partition 3 has 10000 events waiting"}, 429, "backlog"},
+		{&backlog.Refusal{Err: backlog.ErrSlowStore, RetryAfter: 2 * time.Second, Detail: "etcd took 3s"}, 503, "store_slow"},
+	} {
+		lg := &memLog{seen: map[string]string{}}
+		h := ingest.New([]ingest.Source{{Name: "app", Kind: "json", Adapter: adapter, MaxBodyBytes: 4096}},
+			lg, hclog.NewNullLogger(), ingest.WithAdmission(func([]sdk.Event) error { return c.err }))
+		rec := post(h, "/v1/webhooks/app", "application/json", good)
+		want := strconv.Itoa(int(c.err.(*backlog.Refusal).RetryAfter / time.Second))
+		if rec.Code != c.status || rec.Header().Get("Retry-After") != want || !strings.Contains(rec.Body.String(), c.code) {
+			t.Fatalf("%v: %d %q %s", c.err, rec.Code, rec.Header().Get("Retry-After"), rec.Body)
+		}
+		if len(lg.events) != 0 {
+			t.Fatal("a refused delivery was committed")
+		}
+	}
+
+	// With every in-flight slot taken, a delivery is refused at once.
+	block := make(chan struct{})
+	entered := make(chan struct{})
+	slow := source.AdapterFunc(func(*source.Request) (*source.Delivery, error) {
+		entered <- struct{}{}
+		<-block
+		return &source.Delivery{}, nil
+	})
+	h := ingest.New([]ingest.Source{{Name: "app", Kind: "json", Adapter: slow, MaxBodyBytes: 4096}},
+		&memLog{seen: map[string]string{}}, hclog.NewNullLogger(), ingest.WithMaxInFlight(1))
+	done := make(chan int)
+	go func() { done <- post(h, "/v1/webhooks/app", "application/json", good).Code }()
+	<-entered
+	if rec := post(h, "/v1/webhooks/app", "application/json", good); rec.Code != http.StatusServiceUnavailable || rec.Header().Get("Retry-After") == "" {
+		t.Fatalf("second delivery while the slot is held: %d", rec.Code)
+	}
+	close(block)
+	if code := <-done; code != http.StatusOK {
+		t.Fatalf("first delivery: %d", code)
 	}
 }
 
