@@ -12,6 +12,8 @@ import (
 	"github.com/hashicorp/go-hclog"
 	"github.com/hashicorp/hcl/v2"
 
+	"github.com/triggergate/triggergate/gateway/internal/backlog"
+	"github.com/triggergate/triggergate/gateway/internal/cluster"
 	"github.com/triggergate/triggergate/gateway/internal/config"
 	"github.com/triggergate/triggergate/gateway/internal/delivery"
 	"github.com/triggergate/triggergate/gateway/internal/engine"
@@ -20,6 +22,10 @@ import (
 	"github.com/triggergate/triggergate/gateway/internal/pluginhost"
 	"github.com/triggergate/triggergate/gateway/internal/store"
 )
+
+// maxInFlight bounds the deliveries one node handles at once; past it the
+// ingest answers 503 rather than buffering without bound.
+const maxInFlight = 4096
 
 // DiagnosticsError is returned by Run when the configuration does not
 // validate; nothing has been started.
@@ -76,9 +82,17 @@ func Run(ctx context.Context, cfg *config.Config, opts Options) error {
 		}
 	}()
 
-	elog := eventlog.New(st, logger.Named("eventlog"))
+	node, err := cluster.Join(ctx, st, cluster.Config{Address: cfg.Gateway.Listen}, logger.Named("cluster"))
+	if err != nil {
+		return fmt.Errorf("joining the cluster: %w", err)
+	}
+	defer func() { _ = node.Close() }()
+	elog := eventlog.New(st, logger.Named("eventlog"), eventlog.WithPartitions(node.Partitions()))
+	monitor := backlog.New(st, elog, logger.Named("backlog"))
 	handler := ingest.New(plan.Sources, elog, logger.Named("ingest"),
-		ingest.WithReadiness(func(ctx context.Context) error { return ready(ctx, st, host) }))
+		ingest.WithReadiness(func(ctx context.Context) error { return ready(ctx, st, host) }),
+		ingest.WithAdmission(monitor.Check),
+		ingest.WithMaxInFlight(maxInFlight))
 
 	ln, err := net.Listen("tcp", cfg.Gateway.Listen)
 	if err != nil {
@@ -94,17 +108,27 @@ func Run(ctx context.Context, cfg *config.Config, opts Options) error {
 		ErrorLog:          logger.Named("http").StandardLogger(&hclog.StandardLoggerOptions{InferLevels: true}),
 	}
 
+	// The processing side: the engine's log watcher first (partition loops
+	// need it), then the cluster node that hands partitions to the engine.
 	workCtx, stopWork := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopWork()
 	var wg sync.WaitGroup
 	eng := engine.New(st, elog, plan.Rules, logger.Named("engine"))
-	worker := delivery.New(st, plan.Channels, plan.Templates, logger.Named("delivery"), opts.DeliveryOptions...)
+	deliveryOpts := append([]delivery.Option{delivery.WithOwnership(eng.Owns)}, opts.DeliveryOptions...)
+	worker := delivery.New(st, plan.Channels, plan.Templates, logger.Named("delivery"), deliveryOpts...)
 	wg.Go(func() { _ = eng.Run(workCtx) })
+	wg.Go(func() {
+		if err := node.Run(workCtx, eng); err != nil && workCtx.Err() == nil {
+			logger.Error("cluster node stopped", "error", err)
+		}
+	})
+	wg.Go(func() { _ = monitor.Run(workCtx) })
 	wg.Go(func() { _ = worker.Run(workCtx) })
 
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(ln) }()
-	logger.Info("gateway serving", "listen", ln.Addr().String(), "sources", len(plan.Sources),
+	logger.Info("gateway serving", "listen", ln.Addr().String(), "node", node.ID(), "partitions", node.Partitions(),
+		"sources", len(plan.Sources),
 		"triggers", len(plan.Rules), "channels", len(plan.Channels))
 	if opts.Ready != nil {
 		opts.Ready(ln.Addr())

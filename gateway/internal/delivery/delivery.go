@@ -65,6 +65,7 @@ type Worker struct {
 	batch     int
 	opTimeout time.Duration
 	idleWait  time.Duration
+	owns      func(partition int) bool
 }
 
 // Option configures a Worker.
@@ -72,6 +73,11 @@ type Option func(*Worker)
 
 // WithPolicy sets the retry policy.
 func WithPolicy(p Policy) Option { return func(w *Worker) { w.policy = p } }
+
+// WithOwnership restricts the worker to the messages of partitions owns
+// reports true for: the partitions its node owns, so that two nodes never
+// send the same message. Without it the worker sends every message.
+func WithOwnership(owns func(partition int) bool) Option { return func(w *Worker) { w.owns = owns } }
 
 // WithClock injects the clock.
 func WithClock(now func() time.Time) Option { return func(w *Worker) { w.now = now } }
@@ -81,7 +87,7 @@ func New(st *store.Store, channels map[string]Channel, templates map[string]*ren
 	w := &Worker{
 		store: st, channels: channels, templates: templates, logger: logger, now: time.Now,
 		policy: Policy{MaxAttempts: 10, BaseDelay: time.Second, MaxDelay: 15 * time.Minute},
-		batch:  50, opTimeout: 10 * time.Second, idleWait: 30 * time.Second,
+		batch:  50, opTimeout: 10 * time.Second, idleWait: 5 * time.Second,
 	}
 	for _, o := range opts {
 		o(w)
@@ -160,6 +166,9 @@ func (w *Worker) pass(ctx context.Context) (time.Time, int64, error) {
 		if err != nil {
 			w.logger.Error("outbox entry does not decode; moving it aside", "key", string(kv.Key), "error", err)
 			w.settleRaw(ctx, string(kv.Key), kv.ModRevision, kv.Value, err.Error())
+			continue
+		}
+		if w.owns != nil && !w.owns(e.Partition) {
 			continue
 		}
 		if e.NextAttemptAt.After(now) {

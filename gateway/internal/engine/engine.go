@@ -14,11 +14,13 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"sync"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
 	clientv3 "go.etcd.io/etcd/client/v3"
 
+	"github.com/triggergate/triggergate/gateway/internal/cluster"
 	"github.com/triggergate/triggergate/gateway/internal/eventlog"
 	"github.com/triggergate/triggergate/gateway/internal/outbox"
 	"github.com/triggergate/triggergate/gateway/internal/store"
@@ -48,10 +50,19 @@ type Engine struct {
 	logger hclog.Logger
 	now    func() time.Time
 
-	batch      int
-	opTimeout  time.Duration
-	minBackoff time.Duration
-	maxBackoff time.Duration
+	batch       int
+	opTimeout   time.Duration
+	minBackoff  time.Duration
+	maxBackoff  time.Duration
+	maxAttempts int
+
+	// Partition loops, started and stopped by the cluster as this node
+	// gains and loses partitions.
+	mu       sync.Mutex
+	runCtx   context.Context // set by Run; loops live within it
+	running  chan struct{}   // closed once Run has set runCtx
+	loops    map[int]*partitionLoop
+	stopping map[int]*partitionLoop // loops finishing their batch
 }
 
 // Option configures an Engine.
@@ -59,6 +70,15 @@ type Option func(*Engine)
 
 // WithClock injects the clock rules see as "now".
 func WithClock(now func() time.Time) Option { return func(e *Engine) { e.now = now } }
+
+// WithMaxAttempts sets how many times one event may fail in the trigger
+// plugins, alone, before it is dead-lettered (default 10).
+func WithMaxAttempts(n int) Option { return func(e *Engine) { e.maxAttempts = max(n, 1) } }
+
+// WithBackoff sets the wait after a failed pass: min, doubling up to max.
+func WithBackoff(minWait, maxWait time.Duration) Option {
+	return func(e *Engine) { e.minBackoff, e.maxBackoff = minWait, maxWait }
+}
 
 // WithBatchSize bounds the log entries taken per pass (default 64).
 func WithBatchSize(n int) Option { return func(e *Engine) { e.batch = n } }
@@ -68,7 +88,8 @@ func New(st *store.Store, lg *eventlog.Log, rules []Rule, logger hclog.Logger, o
 	e := &Engine{
 		store: st, log: lg, rules: rules, logger: logger, now: time.Now,
 		batch: 64, opTimeout: 10 * time.Second,
-		minBackoff: 100 * time.Millisecond, maxBackoff: 10 * time.Second,
+		minBackoff: 100 * time.Millisecond, maxBackoff: 30 * time.Second, maxAttempts: 10,
+		running: make(chan struct{}), loops: map[int]*partitionLoop{}, stopping: map[int]*partitionLoop{},
 	}
 	for _, o := range opts {
 		o(e)
@@ -76,40 +97,14 @@ func New(st *store.Store, lg *eventlog.Log, rules []Rule, logger hclog.Logger, o
 	return e
 }
 
-// Run processes the log until ctx is done. A pass that fails (a plugin that
-// died, etcd unavailable) is retried with backoff; nothing is consumed
-// until its outcome is committed.
-func (e *Engine) Run(ctx context.Context) error {
-	wait := e.minBackoff
-	for {
-		n, rev, err := e.pass(ctx, e.batch)
-		switch {
-		case ctx.Err() != nil:
-			return nil
-		case err != nil:
-			e.logger.Warn("processing pass failed; retrying", "error", err, "retry_in", wait)
-			if !sleep(ctx, wait) {
-				return nil
-			}
-			wait = min(wait*2, e.maxBackoff)
-			continue
-		}
-		wait = e.minBackoff
-		if n == 0 {
-			if err := e.log.Wait(ctx, rev); err != nil && ctx.Err() == nil {
-				e.logger.Debug("log watch ended", "error", err)
-			}
-		}
-	}
-}
-
-// Drain processes passes until the log is empty and returns the number of
-// events consumed. It does not wait for new events; tests and tools use it
-// to process what is there deterministically.
+// Drain processes every partition until the log is empty and returns the
+// number of events consumed, without fencing. It does not wait for new
+// events: tests and tools use it to process what is there
+// deterministically, on a store no other node processes.
 func (e *Engine) Drain(ctx context.Context) (int, error) {
 	total := 0
 	for {
-		n, _, err := e.pass(ctx, e.batch)
+		n, _, err := e.pass(ctx, -1, nil, e.batch)
 		total += n
 		if err != nil || n == 0 {
 			return total, err
@@ -128,17 +123,23 @@ func sleep(ctx context.Context, d time.Duration) bool {
 	}
 }
 
+// errFenced means this node no longer owns the partition: another node
+// took it (our lease expired), so nothing may be committed for it.
+var errFenced = errors.New("partition ownership lost")
+
 // errTooManyOps means a pass's outcome does not fit one transaction.
 var errTooManyOps = errors.New("pass outcome exceeds one transaction")
 
 // maxOps stays under etcd's default limit of 128 operations per txn.
 const maxOps = 120
 
-// pass processes up to limit pending entries and returns how many it
-// consumed and the revision it read at.
-func (e *Engine) pass(ctx context.Context, limit int) (int, int64, error) {
+// pass processes up to limit pending entries of one partition (-1: all)
+// and returns how many it consumed and the revision it read at. With a
+// claim, the commit is fenced by it. A failure of the trigger plugins comes
+// back as a *processError, so the caller can isolate a poison event.
+func (e *Engine) pass(ctx context.Context, partition int, claim *cluster.Claim, limit int) (int, int64, error) {
 	rctx, cancel := context.WithTimeout(ctx, e.opTimeout)
-	entries, rev, err := e.log.Pending(rctx, -1, limit)
+	entries, rev, err := e.log.Pending(rctx, partition, limit)
 	cancel()
 	if err != nil {
 		return 0, 0, fmt.Errorf("reading the event log: %w", err)
@@ -149,9 +150,9 @@ func (e *Engine) pass(ctx context.Context, limit int) (int, int64, error) {
 	for {
 		out, err := e.process(ctx, entries)
 		if err != nil {
-			return 0, rev, err
+			return 0, rev, &processError{entries: entries, err: err}
 		}
-		err = e.commit(ctx, entries, out)
+		err = e.commit(ctx, entries, out, claim)
 		if errors.Is(err, errTooManyOps) && len(entries) > 1 {
 			entries = entries[:len(entries)/2]
 			continue
@@ -163,6 +164,15 @@ func (e *Engine) pass(ctx context.Context, limit int) (int, int64, error) {
 	}
 }
 
+// processError is a pass that failed in the trigger plugins, not in etcd.
+type processError struct {
+	entries []eventlog.Entry
+	err     error
+}
+
+func (e *processError) Error() string { return e.err.Error() }
+func (e *processError) Unwrap() error { return e.err }
+
 // outcome is what a pass will commit.
 type outcome struct {
 	customers map[string]*customerRecord // by customer key
@@ -171,10 +181,11 @@ type outcome struct {
 }
 
 type deadEvent struct {
-	Event sdk.Event `json:"event"`
-	Rule  string    `json:"rule,omitempty"`
-	Error string    `json:"error"`
-	At    time.Time `json:"at"`
+	Event    sdk.Event `json:"event"`
+	Rule     string    `json:"rule,omitempty"`
+	Error    string    `json:"error"`
+	Attempts int       `json:"attempts,omitempty"`
+	At       time.Time `json:"at"`
 }
 
 // customerRecord is the one etcd key kept per customer: the profile and
@@ -328,7 +339,7 @@ func (e *Engine) apply(rule *Rule, en *eventlog.Entry, res sdk.Result, out *outc
 				CreatedAt: now,
 			}
 			out.messages = append(out.messages, outbox.Entry{
-				Message: msg, Channel: a.Channel, Template: a.Template, NextAttemptAt: now,
+				Message: msg, Partition: e.log.Partition(key), Channel: a.Channel, Template: a.Template, NextAttemptAt: now,
 			})
 			e.logger.Debug("rule fired", "rule", rule.Name, "step", step, "customer", key,
 				"event_id", en.Event.ID, "channel", a.Channel, "message_id", msg.ID)
@@ -369,8 +380,11 @@ func (e *Engine) loadCustomers(ctx context.Context, keys map[string]int, into ma
 
 // commit writes a pass's outcome if every consumed entry and every
 // customer record is still as read.
-func (e *Engine) commit(ctx context.Context, entries []eventlog.Entry, out *outcome) error {
+func (e *Engine) commit(ctx context.Context, entries []eventlog.Entry, out *outcome, claim *cluster.Claim) error {
 	var cmps []clientv3.Cmp
+	if claim != nil {
+		cmps = append(cmps, claim.Fence())
+	}
 	for _, en := range entries {
 		cmps = append(cmps, clientv3.Compare(clientv3.ModRevision(en.Key), "=", en.ModRevision))
 	}
@@ -398,7 +412,7 @@ func (e *Engine) commit(ctx context.Context, entries []eventlog.Entry, out *outc
 		if err != nil {
 			return err
 		}
-		ops = append(ops, clientv3.OpPut(e.store.Key("outbox", m.Message.ID), v))
+		ops = append(ops, clientv3.OpPut(e.store.Key(outbox.KeyParts(m.Partition, m.Message.ID)...), v))
 	}
 	for _, d := range out.dead {
 		b, err := json.Marshal(d)
@@ -424,6 +438,9 @@ func (e *Engine) commit(ctx context.Context, entries []eventlog.Entry, out *outc
 		return fmt.Errorf("committing %d events: %w", len(entries), err)
 	}
 	if !resp.Succeeded {
+		if claim != nil && !e.stillOwned(ctx, claim) {
+			return errFenced
+		}
 		return fmt.Errorf("committing %d events: the log or a customer changed underneath; re-reading", len(entries))
 	}
 	e.logger.Debug("pass committed", "events", len(entries), "messages", len(out.messages), "dead", len(out.dead))

@@ -164,7 +164,7 @@ func TestPerCustomerOrderAndOutbox(t *testing.T) {
 	if len(msgs) != 24 {
 		t.Fatalf("outbox has %d messages, want 24 (12 fires x 2 actions)", len(msgs))
 	}
-	resp, err := f.st.Client().Get(t.Context(), f.st.Key("outbox", outbox.MessageID("rec", "seen", "id:a", "ev-01", 1)))
+	resp, err := f.st.Client().Get(t.Context(), f.st.Key(outbox.KeyParts(f.log.Partition("id:a"), outbox.MessageID("rec", "seen", "id:a", "ev-01", 1))...))
 	if err != nil || len(resp.Kvs) != 1 {
 		t.Fatalf("message for ev-01's second action: %v (%d keys)", err, len(resp.Kvs))
 	}

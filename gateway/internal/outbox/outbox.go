@@ -20,6 +20,9 @@ type Entry struct {
 	// Message is what the channel plugin receives; Message.ID is the
 	// idempotency key and the entry's key in etcd.
 	Message sdk.Message `json:"message"`
+	// Partition is the customer's partition: only the node that owns it
+	// delivers the message.
+	Partition int `json:"partition"`
 	// Channel and Template name the action's channel and template blocks.
 	Channel  string `json:"channel"`
 	Template string `json:"template,omitempty"`
@@ -47,6 +50,12 @@ func MessageID(rule, step, customerKey, fireKey string, action int) string {
 	h := sha256.New()
 	fmt.Fprintf(h, "%s\x00%s\x00%s\x00%s\x00%d", rule, step, customerKey, fireKey, action)
 	return "msg_" + strings.ToLower(base32.StdEncoding.WithPadding(base32.NoPadding).EncodeToString(h.Sum(nil)[:16]))
+}
+
+// KeyParts are the parts of an entry's key below the store prefix:
+// outbox/<partition>/<message id>.
+func KeyParts(partition int, id string) []string {
+	return []string{"outbox", fmt.Sprintf("%03d", partition), id}
 }
 
 // Encode marshals an entry for etcd.
