@@ -32,6 +32,7 @@ const usage = `triggergate: a webhook gateway for marketing automation
 Usage:
   triggergate serve    -config PATH   run the gateway
   triggergate validate -config PATH   check a configuration (file or directory) and exit
+  triggergate status   -config PATH   nodes, the partitions each owns, and their backlog [-json]
   triggergate version                 print the version
 
 PATH is an .hcl file or a directory of them (default configs/gateway.hcl).
@@ -51,6 +52,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return serve(args[1:], stderr)
 	case "validate":
 		return validate(args[1:], stdout, stderr)
+	case "status":
+		return status(args[1:], stdout, stderr)
 	case "version", "-version", "--version":
 		fmt.Fprintln(stdout, "triggergate", version)
 		return 0
@@ -62,9 +65,14 @@ func run(args []string, stdout, stderr io.Writer) int {
 	return 2
 }
 
-func configFlag(name string, args []string, stderr io.Writer) (string, bool) {
+func newFlagSet(name string, stderr io.Writer) *flag.FlagSet {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(stderr)
+	return fs
+}
+
+func configFlag(name string, args []string, stderr io.Writer) (string, bool) {
+	fs := newFlagSet(name, stderr)
 	path := fs.String("config", "configs/gateway.hcl", "configuration file or directory")
 	if err := fs.Parse(args); err != nil {
 		return "", false
