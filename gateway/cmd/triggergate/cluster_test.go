@@ -13,6 +13,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -25,7 +26,7 @@ import (
 
 // sequenceRules route every event to the sequence test plugin, whose state
 // per customer lists the delivery ids it processed, in order.
-func sequenceRules(pluginDir string) string {
+func sequenceRules(pluginDir, delay string) string {
 	return fmt.Sprintf(`
 plugin "sequence" {
   path = %q
@@ -38,16 +39,19 @@ channel "log" {
 }
 trigger "seq" {
   plugin = "sequence"
+  config {
+    delay = %q
+  }
   action {
     channel = "log"
   }
 }
-`, filepath.Join(pluginDir, "sequence"))
+`, filepath.Join(pluginDir, "sequence"), delay)
 }
 
 // gatewayConfig writes a config for one gateway process. With etcdURL set
 // the node joins that etcd; otherwise it runs embedded etcd in dataDir.
-func gatewayConfig(t *testing.T, dir string, listen int, etcdURL string) string {
+func gatewayConfig(t *testing.T, dir string, listen int, etcdURL string, gatewayExtra ...string) string {
 	t.Helper()
 	pluginDir := pluginhosttest.Build(t, "plugins/event", "plugins/log", "gateway/cmd/triggergate/testdata/plugins/sequence")
 	storeBlock := fmt.Sprintf("store {\n  client_url = \"http://127.0.0.1:%d\"\n  peer_url   = \"http://127.0.0.1:%d\"\n}\n",
@@ -55,8 +59,17 @@ func gatewayConfig(t *testing.T, dir string, listen int, etcdURL string) string 
 	if etcdURL != "" {
 		storeBlock = fmt.Sprintf("store {\n  endpoints = [%q]\n}\n", etcdURL)
 	}
-	src := fmt.Sprintf("gateway {\n  listen     = \"127.0.0.1:%d\"\n  data_dir   = %q\n  plugin_dir = %q\n}\n%s%s",
-		listen, filepath.Join(dir, "data"), pluginDir, storeBlock, sequenceRules(pluginDir))
+	delay := "0s"
+	var extra strings.Builder
+	for _, kv := range gatewayExtra {
+		if d, ok := strings.CutPrefix(kv, "delay="); ok {
+			delay = d
+			continue
+		}
+		extra.WriteString("  " + kv + "\n")
+	}
+	src := fmt.Sprintf("gateway {\n  listen     = \"127.0.0.1:%d\"\n  data_dir   = %q\n  plugin_dir = %q\n%s}\n%s%s",
+		listen, filepath.Join(dir, "data"), pluginDir, extra.String(), storeBlock, sequenceRules(pluginDir, delay))
 	path := filepath.Join(dir, "gateway.hcl")
 	if err := os.WriteFile(path, []byte(src), 0o600); err != nil {
 		t.Fatal(err)
@@ -68,10 +81,11 @@ func gatewayConfig(t *testing.T, dir string, listen int, etcdURL string) string 
 // delivery (same body, so the same delivery id) until it is acknowledged:
 // 202, or 200 for a duplicate of one that had committed.
 type sender struct {
-	urls     func() []string // the nodes to try, in order
-	accepted atomic.Int64
-	mu       sync.Mutex
-	sent     map[string][]string // customer → acknowledged delivery ids, in order
+	urls      func() []string // the nodes to try, in order
+	accepted  atomic.Int64
+	throttled atomic.Int64 // 429 answers (each must carry Retry-After)
+	mu        sync.Mutex
+	sent      map[string][]string // customer → acknowledged delivery ids, in order
 }
 
 func (s *sender) run(t *testing.T, customer string, n int) {
@@ -87,6 +101,12 @@ func (s *sender) run(t *testing.T, customer string, n int) {
 				resp.Body.Close()
 				if resp.StatusCode == http.StatusAccepted || resp.StatusCode == http.StatusOK {
 					break
+				}
+				if resp.StatusCode == http.StatusTooManyRequests {
+					s.throttled.Add(1)
+					if resp.Header.Get("Retry-After") == "" {
+						t.Errorf("429 without Retry-After for %s", id)
+					}
 				}
 			}
 			if attempt > 2000 {
@@ -272,4 +292,109 @@ func TestStatus(t *testing.T) {
 		!strings.Contains(stdout.String(), "64 (0-63)") || !strings.Contains(stdout.String(), "64 partitions") {
 		t.Fatalf("status table: %d %s %s", code, stdout.String(), stderr.String())
 	}
+}
+
+// TestBackpressure runs a slow trigger plugin under a load it cannot keep
+// up with: the ingest must answer 429 with Retry-After instead of queueing
+// without bound, the gateway's memory must stay bounded, and every event
+// acknowledged must still be processed exactly once.
+func TestBackpressure(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs a gateway process under load")
+	}
+	bin := buildBinary(t)
+	port := storetest.FreePort(t)
+	path := gatewayConfig(t, t.TempDir(), port, "", "max_backlog = 10", "delay=150ms")
+	cmd, _, _ := startServe(t, bin, path)
+	u := fmt.Sprintf("http://127.0.0.1:%d", port)
+	s := &sender{sent: map[string][]string{}, urls: func() []string { return []string{u} }}
+
+	var wg sync.WaitGroup
+	for c := range 4 {
+		wg.Go(func() { s.run(t, fmt.Sprintf("c%d", c), 60) })
+	}
+	wg.Wait()
+	if s.throttled.Load() == 0 {
+		t.Fatal("a slow plugin under load never made the ingest answer 429")
+	}
+	if rss := residentKiB(t, cmd.Process.Pid); rss > 512<<10 {
+		t.Fatalf("gateway resident memory %d KiB under backpressure; want bounded (< 512 MiB)", rss)
+	}
+
+	src, _ := os.ReadFile(path)
+	clientURL := strings.Split(strings.Split(string(src), `client_url = "`)[1], `"`)[0]
+	st, err := store.Open(t.Context(), store.Config{Endpoints: []string{clientURL}}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	waitProcessed(t, st, s.sent)
+	t.Logf("%d deliveries acknowledged, %d answered 429 first", s.accepted.Load(), s.throttled.Load())
+}
+
+// residentKiB reads a process's resident set size.
+func residentKiB(t *testing.T, pid int) int64 {
+	t.Helper()
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, "VmRSS:"); ok {
+			var kib int64
+			fmt.Sscanf(strings.TrimSpace(v), "%d", &kib)
+			return kib
+		}
+	}
+	t.Fatal("no VmRSS in /proc status")
+	return 0
+}
+
+// TestFencingAfterSIGSTOP pauses a node (SIGSTOP) while it owns partitions
+// and has batches in hand, long enough for its lease to expire and the
+// other node to take its partitions; then resumes it. Whatever the paused
+// node had in hand must not be committed: every event is processed
+// exactly once, in order.
+func TestFencingAfterSIGSTOP(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts two gateway processes")
+	}
+	st := storetest.Start(t)
+	etcdURL := st.Client().Endpoints()[0]
+	bin := buildBinary(t)
+	portA, portB := storetest.FreePort(t), storetest.FreePort(t)
+	pathA := gatewayConfig(t, t.TempDir(), portA, etcdURL, `lease_ttl = "2s"`, "delay=100ms")
+	pathB := gatewayConfig(t, t.TempDir(), portB, etcdURL, `lease_ttl = "2s"`, "delay=100ms")
+	a, _, _ := startServe(t, bin, pathA)
+	startServe(t, bin, pathB)
+	t.Cleanup(func() { _ = a.Process.Signal(syscall.SIGCONT) })
+	uB := fmt.Sprintf("http://127.0.0.1:%d", portB)
+	for len(runStatus(t, pathB).Nodes) != 2 || len(runStatus(t, pathB).Unowned) != 0 {
+		time.Sleep(20 * time.Millisecond) // waiting for both nodes to share the partitions
+	}
+
+	s := &sender{sent: map[string][]string{}, urls: func() []string { return []string{uB} }}
+	const customers, perCustomer = 8, 30
+	var wg sync.WaitGroup
+	for c := range customers {
+		wg.Go(func() { s.run(t, fmt.Sprintf("c%d", c), perCustomer) })
+	}
+	for s.accepted.Load() < customers*perCustomer/4 {
+		time.Sleep(5 * time.Millisecond) // waiting for the load to reach a quarter
+	}
+	if err := a.Process.Signal(syscall.SIGSTOP); err != nil {
+		t.Fatal(err)
+	}
+	for {
+		out := runStatus(t, pathB)
+		if len(out.Nodes) == 1 && len(out.Unowned) == 0 {
+			break // A's lease expired and B took every partition
+		}
+		time.Sleep(50 * time.Millisecond) // waiting on a lease to expire in etcd
+	}
+	if err := a.Process.Signal(syscall.SIGCONT); err != nil {
+		t.Fatal(err)
+	}
+	wg.Wait()
+	waitProcessed(t, st, s.sent)
 }

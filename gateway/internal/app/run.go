@@ -82,13 +82,15 @@ func Run(ctx context.Context, cfg *config.Config, opts Options) error {
 		}
 	}()
 
-	node, err := cluster.Join(ctx, st, cluster.Config{Address: cfg.Gateway.Listen}, logger.Named("cluster"))
+	node, err := cluster.Join(ctx, st, cluster.Config{
+		NodeID: cfg.Gateway.NodeID, Address: cfg.Gateway.Listen, LeaseTTL: cfg.Gateway.LeaseTTL,
+	}, logger.Named("cluster"))
 	if err != nil {
 		return fmt.Errorf("joining the cluster: %w", err)
 	}
 	defer func() { _ = node.Close() }()
 	elog := eventlog.New(st, logger.Named("eventlog"), eventlog.WithPartitions(node.Partitions()))
-	monitor := backlog.New(st, elog, logger.Named("backlog"))
+	monitor := backlog.New(st, elog, logger.Named("backlog"), backlog.WithLimit(cfg.Gateway.MaxBacklog))
 	handler := ingest.New(plan.Sources, elog, logger.Named("ingest"),
 		ingest.WithReadiness(func(ctx context.Context) error { return ready(ctx, st, host) }),
 		ingest.WithAdmission(monitor.Check),

@@ -29,6 +29,10 @@ const (
 	DefaultDialTimeout = 5 * time.Second
 
 	DefaultMaxBodyBytes = int64(1) << 20
+	// DefaultLeaseTTL is the gateway's lease_ttl.
+	DefaultLeaseTTL = 10 * time.Second
+	// DefaultMaxBacklog is the gateway's max_backlog.
+	DefaultMaxBacklog = int64(10000)
 	// DefaultReplayWindow is a source's replay_window.
 	DefaultReplayWindow = 5 * time.Minute
 	// DefaultDedupeWindow is a source's dedupe_window.
@@ -79,6 +83,16 @@ type Gateway struct {
 	ShutdownTimeout time.Duration
 	// LogLevel (log_level) is trace, debug, info, warn or error; default "info".
 	LogLevel string
+	// NodeID (node_id) names this node in the cluster; default the host
+	// name and a random suffix, new at every start.
+	NodeID string
+	// LeaseTTL (lease_ttl) is how long a node that stops answering keeps
+	// its partitions before others take them over; default 10s.
+	LeaseTTL time.Duration
+	// MaxBacklog (max_backlog) is the number of events waiting in one
+	// partition above which deliveries to it get 429; default 10,000,
+	// 0 for no limit.
+	MaxBacklog int64
 	// DeclRange is the gateway block's header, or empty when there is no block.
 	DeclRange hcl.Range
 }

@@ -43,6 +43,12 @@ type (
 		ShutdownTimeoutRange hcl.Range `hcl:"shutdown_timeout,attr_range"`
 		LogLevel             *string   `hcl:"log_level,optional"`
 		LogLevelRange        hcl.Range `hcl:"log_level,attr_range"`
+		NodeID               *string   `hcl:"node_id,optional"`
+		NodeIDRange          hcl.Range `hcl:"node_id,attr_range"`
+		LeaseTTL             *string   `hcl:"lease_ttl,optional"`
+		LeaseTTLRange        hcl.Range `hcl:"lease_ttl,attr_range"`
+		MaxBacklog           *int64    `hcl:"max_backlog,optional"`
+		MaxBacklogRange      hcl.Range `hcl:"max_backlog,attr_range"`
 		DefRange             hcl.Range `hcl:",def_range"`
 	}
 	storeHCL struct {
@@ -202,6 +208,8 @@ func defaultGateway() Gateway {
 		DataDir:         DefaultDataDir,
 		ShutdownTimeout: DefaultShutdownTimeout,
 		LogLevel:        DefaultLogLevel,
+		LeaseTTL:        DefaultLeaseTTL,
+		MaxBacklog:      DefaultMaxBacklog,
 	}
 }
 
@@ -396,6 +404,29 @@ func (l *loader) gateway(blocks []*gatewayHCL) {
 	if g.ShutdownTimeout != nil {
 		if d, ok := l.duration(*g.ShutdownTimeout, g.ShutdownTimeoutRange, "shutdown_timeout"); ok {
 			out.ShutdownTimeout = d
+		}
+	}
+	if g.NodeID != nil {
+		if *g.NodeID == "" || strings.ContainsAny(*g.NodeID, "/ \t\n") || len(*g.NodeID) > 128 {
+			l.errorf(g.NodeIDRange, "Invalid node_id", "The node_id attribute names this node in the cluster: up to 128 characters without \"/\" or spaces; got %q.", *g.NodeID)
+		} else {
+			out.NodeID = *g.NodeID
+		}
+	}
+	if g.LeaseTTL != nil {
+		if d, ok := l.duration(*g.LeaseTTL, g.LeaseTTLRange, "lease_ttl"); ok {
+			if d < time.Second {
+				l.errorf(g.LeaseTTLRange, "Invalid lease_ttl", "The lease_ttl attribute must be at least 1s; got %q.", *g.LeaseTTL)
+			} else {
+				out.LeaseTTL = d
+			}
+		}
+	}
+	if g.MaxBacklog != nil {
+		if *g.MaxBacklog < 0 {
+			l.errorf(g.MaxBacklogRange, "Invalid max_backlog", "The max_backlog attribute must be 0 (no limit) or more; got %d.", *g.MaxBacklog)
+		} else {
+			out.MaxBacklog = *g.MaxBacklog
 		}
 	}
 	if g.LogLevel != nil {

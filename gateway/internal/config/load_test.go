@@ -81,6 +81,7 @@ func TestLoadFilesFull(t *testing.T) {
 	wantGateway := Gateway{
 		Listen: "0.0.0.0:9090", AdminListen: "127.0.0.1:9091", DataDir: "/var/lib/triggergate",
 		PluginDir: "/etc/tg/plugins", ShutdownTimeout: 30 * time.Second, LogLevel: "debug",
+		LeaseTTL: DefaultLeaseTTL, MaxBacklog: DefaultMaxBacklog,
 	}
 	got := cfg.Gateway
 	got.DeclRange = hcl.Range{}
@@ -220,6 +221,9 @@ func TestLoadFilesErrors(t *testing.T) {
 		{"empty secret", "source \"s\" {\n  kind = \"k\"\n  secret = \"\"\n}", `The secret of source "s" is empty`, "a.hcl:3"},
 		{"empty rotated secret", "source \"s\" {\n  kind = \"k\"\n  secrets = [\"a\", \"\"]\n}", `Secret 1 of source "s" is empty`, "a.hcl:3"},
 		{"missing kind", "source \"s\" {\n}", `The argument "kind" is required`, "a.hcl:1"},
+		{"bad node id", "gateway {\n  node_id = \"a/b\"\n}", "node_id attribute names this node", "a.hcl:2"},
+		{"short lease", "gateway {\n  lease_ttl = \"100ms\"\n}", "at least 1s", "a.hcl:2"},
+		{"negative backlog", "gateway {\n  max_backlog = -1\n}", "max_backlog attribute must be 0", "a.hcl:2"},
 		{"bad max body", "source \"s\" {\n  kind = \"k\"\n  max_body = \"lots\"\n}", "max_body attribute is a size", "a.hcl:3"},
 		{"max body too big", "source \"s\" {\n  kind = \"k\"\n  max_body = \"2GiB\"\n}", "between 1 byte and 1GiB", "a.hcl:3"},
 		{"bad replay window", "source \"s\" {\n  kind = \"k\"\n  replay_window = \"soon\"\n}", "replay_window", "a.hcl:3"},
