@@ -84,8 +84,11 @@ type sender struct {
 	urls      func() []string // the nodes to try, in order
 	accepted  atomic.Int64
 	throttled atomic.Int64 // 429 answers (each must carry Retry-After)
-	mu        sync.Mutex
-	sent      map[string][]string // customer → acknowledged delivery ids, in order
+	// done, when set, ends a customer's load early: it is asked after each
+	// acknowledged event with the customer's count so far.
+	done func(n int) bool
+	mu   sync.Mutex
+	sent map[string][]string // customer → acknowledged delivery ids, in order
 }
 
 func (s *sender) run(t *testing.T, customer string, n int) {
@@ -119,6 +122,9 @@ func (s *sender) run(t *testing.T, customer string, n int) {
 		s.sent[customer] = append(s.sent[customer], id)
 		s.mu.Unlock()
 		s.accepted.Add(1)
+		if s.done != nil && s.done(i+1) {
+			return
+		}
 	}
 }
 
@@ -308,10 +314,13 @@ func TestBackpressure(t *testing.T) {
 	cmd, _, _ := startServe(t, bin, path)
 	u := fmt.Sprintf("http://127.0.0.1:%d", port)
 	s := &sender{sent: map[string][]string{}, urls: func() []string { return []string{u} }}
+	// Post until the gateway has pushed back (the backlog is counted every
+	// 500 ms, so how soon depends on the machine), then a little more.
+	s.done = func(n int) bool { return s.throttled.Load() > 0 && n >= 30 }
 
 	var wg sync.WaitGroup
 	for c := range 4 {
-		wg.Go(func() { s.run(t, fmt.Sprintf("c%d", c), 60) })
+		wg.Go(func() { s.run(t, fmt.Sprintf("c%d", c), 400) })
 	}
 	wg.Wait()
 	if s.throttled.Load() == 0 {
