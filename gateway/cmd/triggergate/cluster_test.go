@@ -253,15 +253,24 @@ func TestCrashLoop(t *testing.T) {
 	}
 	wg.Wait()
 
-	// Read the state through the gateway's own embedded etcd.
-	src, _ := os.ReadFile(path)
+	waitProcessed(t, embeddedStore(t, path), s.sent)
+}
+
+// embeddedStore connects to the embedded etcd of the gateway configured at
+// path, to read its state.
+func embeddedStore(t *testing.T, path string) *store.Store {
+	t.Helper()
+	src, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
 	clientURL := strings.Split(strings.Split(string(src), `client_url = "`)[1], `"`)[0]
 	st, err := store.Open(t.Context(), store.Config{Endpoints: []string{clientURL}}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer st.Close()
-	waitProcessed(t, st, s.sent)
+	t.Cleanup(func() { _ = st.Close() })
+	return st
 }
 
 type statusOut struct {
@@ -330,14 +339,7 @@ func TestBackpressure(t *testing.T) {
 		t.Fatalf("gateway resident memory %d KiB under backpressure; want bounded (< 512 MiB)", rss)
 	}
 
-	src, _ := os.ReadFile(path)
-	clientURL := strings.Split(strings.Split(string(src), `client_url = "`)[1], `"`)[0]
-	st, err := store.Open(t.Context(), store.Config{Endpoints: []string{clientURL}}, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	waitProcessed(t, st, s.sent)
+	waitProcessed(t, embeddedStore(t, path), s.sent)
 	t.Logf("%d deliveries acknowledged, %d answered 429 first", s.accepted.Load(), s.throttled.Load())
 }
 
