@@ -151,6 +151,8 @@ func Run(ctx context.Context, cfg *config.Config, opts Options) error {
 	}
 	stopWork()
 	wg.Wait()
+	// HTTP is drained: commit what the event log still holds queued.
+	elog.Close()
 	return runErr
 }
 
