@@ -33,6 +33,8 @@ Usage:
   triggergate serve    -config PATH   run the gateway
   triggergate validate -config PATH   check a configuration (file or directory) and exit
   triggergate status   -config PATH   nodes, the partitions each owns, and their backlog [-json]
+  triggergate deadletters -config PATH [-json]            events the engine gave up on
+  triggergate deadletters -config PATH requeue ID...      put them back to be processed
   triggergate version                 print the version
 
 PATH is an .hcl file or a directory of them (default configs/gateway.hcl).
@@ -54,6 +56,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return validate(args[1:], stdout, stderr)
 	case "status":
 		return status(args[1:], stdout, stderr)
+	case "deadletters":
+		return deadletters(args[1:], stdout, stderr)
 	case "version", "-version", "--version":
 		fmt.Fprintln(stdout, "triggergate", version)
 		return 0

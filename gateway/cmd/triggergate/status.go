@@ -29,19 +29,10 @@ func status(args []string, stdout, stderr io.Writer) int {
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
-	cfg, ok := load(*path, stderr)
-	if !ok {
-		return 1
-	}
-	endpoints := cfg.Store.Endpoints
-	if cfg.Store.Embedded {
-		endpoints = []string{cfg.Store.ClientURL}
-	}
 	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 	defer cancel()
-	st, err := store.Open(ctx, store.Config{Endpoints: endpoints, Prefix: cfg.Store.Prefix, DialTimeout: cfg.Store.DialTimeout}, hclog.NewNullLogger())
-	if err != nil {
-		fmt.Fprintf(stderr, "triggergate status: cannot reach etcd at %s (is the gateway running?): %v\n", strings.Join(endpoints, ","), err)
+	st, ok := connect(ctx, "status", *path, stderr)
+	if !ok {
 		return 1
 	}
 	defer st.Close()
@@ -88,6 +79,25 @@ func status(args []string, stdout, stderr io.Writer) int {
 	_ = tw.Flush()
 	fmt.Fprintf(stdout, "%d partitions, %d events waiting\n", s.Partitions, sum(backlog, nil))
 	return 0
+}
+
+// connect opens the etcd a configuration uses: a running node's embedded
+// etcd (its client URL), or the configured cluster.
+func connect(ctx context.Context, cmd, path string, stderr io.Writer) (*store.Store, bool) {
+	cfg, ok := load(path, stderr)
+	if !ok {
+		return nil, false
+	}
+	endpoints := cfg.Store.Endpoints
+	if cfg.Store.Embedded {
+		endpoints = []string{cfg.Store.ClientURL}
+	}
+	st, err := store.Open(ctx, store.Config{Endpoints: endpoints, Prefix: cfg.Store.Prefix, DialTimeout: cfg.Store.DialTimeout}, hclog.NewNullLogger())
+	if err != nil {
+		fmt.Fprintf(stderr, "triggergate %s: cannot reach etcd at %s (is the gateway running?): %v\n", cmd, strings.Join(endpoints, ","), err)
+		return nil, false
+	}
+	return st, true
 }
 
 func countBacklog(ctx context.Context, st *store.Store, partitions int) ([]int64, error) {

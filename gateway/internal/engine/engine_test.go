@@ -228,3 +228,33 @@ func TestPoisonEventIsDeadLetteredWithoutBlocking(t *testing.T) {
 		t.Fatalf("outbox has %d messages, want e2's 2", len(msgs))
 	}
 }
+
+func TestRequeueDeadLetter(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	f.append(t, "e1", "poison", "a")
+	if _, err := f.eng.Drain(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	dead, err := engine.ListDeadLetters(t.Context(), f.st)
+	if err != nil || len(dead) != 1 || dead[0].ID != "e1.rec" || dead[0].Event.ID != "e1" || dead[0].Rule != "rec" {
+		t.Fatalf("dead letters = %+v, %v", dead, err)
+	}
+	// One rule failed; the others (none here, but in general) processed
+	// it: requeueing needs force.
+	if err := engine.Requeue(t.Context(), f.st, f.log, "e1.rec", false); !errors.Is(err, engine.ErrPartlyProcessed) {
+		t.Fatalf("requeue without force: %v", err)
+	}
+	if err := engine.Requeue(t.Context(), f.st, f.log, "e1.rec", true); err != nil {
+		t.Fatal(err)
+	}
+	if left := f.keys(t, "log"); len(left) != 1 {
+		t.Fatalf("log after requeue: %v", left)
+	}
+	if dead, _ := engine.ListDeadLetters(t.Context(), f.st); len(dead) != 0 {
+		t.Fatalf("record still there: %+v", dead)
+	}
+	if err := engine.Requeue(t.Context(), f.st, f.log, "e1.rec", true); err == nil {
+		t.Fatal("requeueing a record twice succeeded")
+	}
+}
