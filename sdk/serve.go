@@ -36,12 +36,21 @@ func ServeChannel(newChannel ChannelFactory) {
 	})
 }
 
+// LogLevelEnv is the environment variable through which the host tells a
+// plugin its log level, so that a plugin does not format and send lines
+// the host would discard.
+const LogLevelEnv = "TRIGGERGATE_PLUGIN_LOG_LEVEL"
+
 // NewLogger returns the logger a plugin process writes with: JSON on
-// stderr, which the host parses and re-logs under the plugin's name. The
-// host decides what level is shown.
+// stderr, which the host parses and re-logs under the plugin's name, at
+// the level the host set in LogLevelEnv (trace when unset).
 func NewLogger() hclog.Logger {
+	level := hclog.LevelFromString(os.Getenv(LogLevelEnv))
+	if level == hclog.NoLevel {
+		level = hclog.Trace
+	}
 	return hclog.New(&hclog.LoggerOptions{
-		Level:      hclog.Trace,
+		Level:      level,
 		Output:     os.Stderr,
 		JSONFormat: true,
 	})

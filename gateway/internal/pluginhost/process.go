@@ -5,6 +5,8 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"os"
+	"os/exec"
 	"sync"
 	"time"
 
@@ -81,7 +83,7 @@ func (p *process) start(ctx context.Context) error {
 	client := plugin.NewClient(&plugin.ClientConfig{
 		HandshakeConfig:  sdk.Handshake,
 		Plugins:          sdk.HostPlugins(),
-		Cmd:              command(p.spec.Path),
+		Cmd:              p.command(),
 		SecureConfig:     secure,
 		AllowedProtocols: []plugin.Protocol{plugin.ProtocolGRPC},
 		AutoMTLS:         true,
@@ -122,6 +124,14 @@ func (p *process) start(ctx context.Context) error {
 	p.gen++
 	p.host.log.Debug("plugin started", "plugin", p.spec.Name, "kind", p.kind, "version", desc.Version, "pid", p.pidLocked())
 	return nil
+}
+
+// command builds the plugin's command: the host's environment plus the
+// log level the plugin should write at.
+func (p *process) command() *exec.Cmd {
+	cmd := command(p.spec.Path)
+	cmd.Env = append(os.Environ(), sdk.LogLevelEnv+"="+p.host.log.GetLevel().String())
+	return cmd
 }
 
 // exited reports whether the process of generation gen has died since.
