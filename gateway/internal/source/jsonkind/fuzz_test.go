@@ -8,22 +8,25 @@ import (
 	"github.com/triggergate/triggergate/gateway/internal/source"
 )
 
+// jsonFuzzSeeds are FuzzJSONParse's seed bodies; FuzzFastPathMatchesHCL
+// starts from them too.
+var jsonFuzzSeeds = []string{
+	`{"type":"order.placed","customer":{"id":"c1"}}`,
+	`{"id":115310627314723954,"type":"x","occurred_at":1795255200123,"customer":{"email":"A@B.C","external_ids":{"s":1}},"properties":{"v":1.5,"a":[1,{"b":null}]}}`,
+	`[{"type":"a","customer":{"id":"1"}},{"type":"b","customer":{"phone":"+1"}}]`,
+	`{"type":"x","customer":{"id":1e999999999}}`,
+	`{"type":"x","occurred_at":"2026-11-22T10:00:00Z","customer":{"id":"c"},"properties":{"n":-1e-999999}}`,
+	`[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[`,
+	`{"a":"\"[[["}`,
+	`"str"`, `null`, `[]`, `{}`, ``,
+}
+
 // FuzzJSONParse feeds arbitrary bodies to the json kind, unsigned, signed
 // correctly (so payload parsing runs behind the signature check) and with a
 // fuzzed signature. Parse must never panic, must return events or one of
 // the sentinel errors, and its events must encode.
 func FuzzJSONParse(f *testing.F) {
-	seeds := []string{
-		`{"type":"order.placed","customer":{"id":"c1"}}`,
-		`{"id":115310627314723954,"type":"x","occurred_at":1795255200123,"customer":{"email":"A@B.C","external_ids":{"s":1}},"properties":{"v":1.5,"a":[1,{"b":null}]}}`,
-		`[{"type":"a","customer":{"id":"1"}},{"type":"b","customer":{"phone":"+1"}}]`,
-		`{"type":"x","customer":{"id":1e999999999}}`,
-		`{"type":"x","occurred_at":"2026-11-22T10:00:00Z","customer":{"id":"c"},"properties":{"n":-1e-999999}}`,
-		`[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[`,
-		`{"a":"\"[[["}`,
-		`"str"`, `null`, `[]`, `{}`, ``,
-	}
-	for _, s := range seeds {
+	for _, s := range jsonFuzzSeeds {
 		for mode := range uint8(3) {
 			f.Add([]byte(s), mode, "sha256=00")
 		}

@@ -97,6 +97,12 @@ type jsonAdapter struct {
 	typ, deliveryID, occurredAt                   mapping
 	customerID, email, phone, anonymousID, extIDs mapping
 	properties, traits                            mapping
+
+	// defaults is set when every attribute uses its default (no event
+	// block, or an empty one). Parse then maps bodies with the fast path
+	// in fastpath.go, which gives the same events as evaluating the
+	// default expressions; tests clear it to run the HCL path.
+	defaults bool
 }
 
 var _ source.Adapter = (*jsonAdapter)(nil)
@@ -234,6 +240,7 @@ func Build(spec source.Spec) (source.Adapter, hcl.Diagnostics) {
 		*dest[def.name] = m
 	}
 	diags = append(diags, checkConstantType(eventAttrs["type"], a.functions)...)
+	a.defaults = len(eventAttrs) == 0
 	if diags.HasErrors() {
 		return nil, diags
 	}
@@ -379,6 +386,9 @@ func (a *jsonAdapter) parse(req *source.Request) ([]sdk.Event, error) {
 			return nil, err
 		}
 	}
+	if a.defaults {
+		return a.parseDefaults(req.Body)
+	}
 	root, err := decodeJSON(req.Body)
 	if err != nil {
 		return nil, err
@@ -395,8 +405,22 @@ func (a *jsonAdapter) parse(req *source.Request) ([]sdk.Event, error) {
 	case t.IsTupleType():
 		return a.batch(root, headers)
 	default:
-		return nil, fmt.Errorf("%w: body is a JSON %s; send an object (or an array of objects)", source.ErrBadPayload, jsonKind(root))
+		return nil, bodyKindError(jsonKind(root))
 	}
+}
+
+// bodyKindError, emptyArrayError and itemKindError refuse a body that is
+// not an object or a non-empty array of objects.
+func bodyKindError(kind string) error {
+	return fmt.Errorf("%w: body is a JSON %s; send an object (or an array of objects)", source.ErrBadPayload, kind)
+}
+
+func emptyArrayError() error {
+	return fmt.Errorf("%w: body is an empty array; send at least one event object", source.ErrBadPayload)
+}
+
+func itemKindError(i int, kind string) error {
+	return fmt.Errorf("%w: item %d is a JSON %s; each item must be an object", source.ErrBadPayload, i, kind)
 }
 
 // batch maps an array body. Delivery ids that are unique within the array
@@ -405,12 +429,12 @@ func (a *jsonAdapter) parse(req *source.Request) ([]sdk.Event, error) {
 func (a *jsonAdapter) batch(root, headers cty.Value) ([]sdk.Event, error) {
 	n := root.LengthInt()
 	if n == 0 {
-		return nil, fmt.Errorf("%w: body is an empty array; send at least one event object", source.ErrBadPayload)
+		return nil, emptyArrayError()
 	}
 	events := make([]sdk.Event, 0, n)
 	for i, item := range root.AsValueSlice() {
 		if !item.Type().IsObjectType() || item.IsNull() {
-			return nil, fmt.Errorf("%w: item %d is a JSON %s; each item must be an object", source.ErrBadPayload, i, jsonKind(item))
+			return nil, itemKindError(i, jsonKind(item))
 		}
 		ev, err := a.event(item, headers)
 		if err != nil {
@@ -418,7 +442,14 @@ func (a *jsonAdapter) batch(root, headers cty.Value) ([]sdk.Event, error) {
 		}
 		events = append(events, ev)
 	}
-	seen := make(map[string]int, n)
+	suffixSharedIDs(events)
+	return events, nil
+}
+
+// suffixSharedIDs appends "#<index>" to every delivery id that several
+// events of one array body share.
+func suffixSharedIDs(events []sdk.Event) {
+	seen := make(map[string]int, len(events))
 	for _, ev := range events {
 		seen[ev.DeliveryID]++
 	}
@@ -427,7 +458,6 @@ func (a *jsonAdapter) batch(root, headers cty.Value) ([]sdk.Event, error) {
 			events[i].DeliveryID = fmt.Sprintf("%s#%d", id, i)
 		}
 	}
-	return events, nil
 }
 
 // jsonKind names a decoded value's JSON type for error messages.
@@ -548,9 +578,18 @@ func eventType(v cty.Value) (string, error) {
 		if v.IsKnown() && !v.IsNull() {
 			got = typeName(v.Type())
 		}
-		return "", fmt.Errorf("type: want a string such as \"checkout.updated\", got %s", got)
+		return "", notATypeError(got)
 	}
-	s := v.AsString()
+	return checkType(v.AsString())
+}
+
+// notATypeError refuses a type that is not a string.
+func notATypeError(got string) error {
+	return fmt.Errorf("type: want a string such as \"checkout.updated\", got %s", got)
+}
+
+// checkType checks a type given as a string.
+func checkType(s string) (string, error) {
 	switch {
 	case s == "":
 		return "", errors.New("type: must not be empty")
@@ -574,33 +613,49 @@ func timestamp(v cty.Value, path string) (time.Time, error) {
 	}
 	switch v.Type() {
 	case cty.String:
-		s := strings.TrimSpace(v.AsString())
-		if s == "" {
-			return time.Time{}, nil
-		}
-		t, err := time.Parse(time.RFC3339Nano, s)
-		if err != nil {
-			return time.Time{}, fmt.Errorf("%s: %q is not an RFC 3339 time such as \"2026-11-22T10:00:00Z\"", path, truncate(s, 64))
-		}
-		return t.UTC(), nil
+		return stringTime(v.AsString(), path)
 	case cty.Number:
-		// maxUnix is 10000-01-01T00:00:00Z: a time's JSON form has a
-		// four-digit year.
-		const maxUnix, msFrom = 253402300800, 1e12
 		f, _ := v.AsBigFloat().Float64()
-		switch {
-		case f >= 0 && f < maxUnix:
-			sec, frac := math.Modf(f)
-			return time.Unix(int64(sec), int64(frac*1e9)).UTC(), nil
-		case f >= msFrom && f < maxUnix*1000:
-			ms, frac := math.Modf(f)
-			return time.UnixMilli(int64(ms)).Add(time.Duration(frac * 1e6)).UTC(), nil
-		default:
-			return time.Time{}, fmt.Errorf("%s: %v is not a unix time in seconds or milliseconds between 1970 and 9999", path, f)
-		}
+		return unixTime(f, path)
 	default:
-		return time.Time{}, fmt.Errorf("%s: want an RFC 3339 string or unix seconds/milliseconds, got %s", path, typeName(v.Type()))
+		return time.Time{}, notATimeError(path, typeName(v.Type()))
 	}
+}
+
+// stringTime reads a time given as a string: RFC 3339, or blank for
+// unknown.
+func stringTime(s, path string) (time.Time, error) {
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return time.Time{}, nil
+	}
+	t, err := time.Parse(time.RFC3339Nano, s)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("%s: %q is not an RFC 3339 time such as \"2026-11-22T10:00:00Z\"", path, truncate(s, 64))
+	}
+	return t.UTC(), nil
+}
+
+// unixTime reads a time given as a number of unix seconds or milliseconds.
+func unixTime(f float64, path string) (time.Time, error) {
+	// maxUnix is 10000-01-01T00:00:00Z: a time's JSON form has a
+	// four-digit year.
+	const maxUnix, msFrom = 253402300800, 1e12
+	switch {
+	case f >= 0 && f < maxUnix:
+		sec, frac := math.Modf(f)
+		return time.Unix(int64(sec), int64(frac*1e9)).UTC(), nil
+	case f >= msFrom && f < maxUnix*1000:
+		ms, frac := math.Modf(f)
+		return time.UnixMilli(int64(ms)).Add(time.Duration(frac * 1e6)).UTC(), nil
+	default:
+		return time.Time{}, fmt.Errorf("%s: %v is not a unix time in seconds or milliseconds between 1970 and 9999", path, f)
+	}
+}
+
+// notATimeError refuses a time that is neither a string nor a number.
+func notATimeError(path, got string) error {
+	return fmt.Errorf("%s: want an RFC 3339 string or unix seconds/milliseconds, got %s", path, got)
 }
 
 // externalIDs reads a map of system name → id. Empty ids are dropped.
@@ -612,7 +667,7 @@ func externalIDs(v cty.Value, path string) (map[string]string, error) {
 		return nil, nil
 	}
 	if t := v.Type(); !t.IsObjectType() && !t.IsMapType() {
-		return nil, fmt.Errorf("%s: want an object of system name → id, got %s", path, typeName(t))
+		return nil, notExternalIDsError(path, typeName(t))
 	}
 	var out map[string]string
 	for it := v.ElementIterator(); it.Next(); {
@@ -626,7 +681,7 @@ func externalIDs(v cty.Value, path string) (map[string]string, error) {
 			continue
 		}
 		if strings.TrimSpace(key) == "" {
-			return nil, fmt.Errorf("%s: external id %q has an empty system name", path, truncate(id, 64))
+			return nil, emptySystemError(path, id)
 		}
 		if out == nil {
 			out = make(map[string]string)
@@ -634,6 +689,16 @@ func externalIDs(v cty.Value, path string) (map[string]string, error) {
 		out[key] = id
 	}
 	return out, nil
+}
+
+// notExternalIDsError refuses external ids that are not an object.
+func notExternalIDsError(path, got string) error {
+	return fmt.Errorf("%s: want an object of system name → id, got %s", path, got)
+}
+
+// emptySystemError refuses an external id without a system name.
+func emptySystemError(path, id string) error {
+	return fmt.Errorf("%s: external id %q has an empty system name", path, truncate(id, 64))
 }
 
 // hasIdentity reports whether an event names somebody. Phone counts even

@@ -62,30 +62,103 @@ source "app" {
 
 func TestJSONParse(t *testing.T) {
 	t.Parallel()
-	configs := map[string]string{
-		"canonical": canonicalConfig,
-		"signed":    signedConfig,
-		"rotated":   rotatedConfig,
-		"custom":    customHeaderConfig,
-		"mapped":    mappedConfig,
-		"strict":    strictConfig,
-	}
-	adapters := make(map[string]source.Adapter, len(configs))
-	for name, src := range configs {
+	adapters := make(map[string]source.Adapter, len(jsonParseConfigs))
+	for name, src := range jsonParseConfigs {
 		adapters[name] = buildHCL(t, src)
 	}
 
+	for _, tt := range jsonParseCases() {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			got, err := parseEvents(adapters[tt.config], tt.req)
+			if tt.wantErr != nil {
+				if !errors.Is(err, tt.wantErr) {
+					t.Fatalf("error = %v, want %v", err, tt.wantErr)
+				}
+				if !strings.Contains(err.Error(), tt.errHas) {
+					t.Fatalf("error = %q, want it to contain %q", err, tt.errHas)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("unexpected error: %v", err)
+			}
+			if !reflect.DeepEqual(got, tt.want) {
+				t.Fatalf("events differ\n got: %s\nwant: %s", mustJSON(t, got), mustJSON(t, tt.want))
+			}
+			// What the ingest will store must encode.
+			mustJSON(t, got)
+		})
+	}
+}
+
+// nest returns n empty arrays nested in each other.
+func nest(n int) any {
+	if n == 1 {
+		return []any{}
+	}
+	return []any{nest(n - 1)}
+}
+
+func mustJSON(t *testing.T, v any) string {
+	t.Helper()
+	b, err := json.Marshal(v)
+	if err != nil {
+		t.Fatalf("encoding events: %v", err)
+	}
+	return string(b)
+}
+
+func TestJSONParseConcurrent(t *testing.T) {
+	t.Parallel()
+	a := buildHCL(t, mappedConfig)
+	done := make(chan error)
+	for i := range 8 {
+		go func() {
+			body := `{"object":"o","action":"a","user":{"id":"` + string(rune('a'+i)) + `"}}`
+			evs, err := parseEvents(a, jsonRequest(body, "X-Request-Id", "r"))
+			if err == nil && evs[0].Customer.ID != string(rune('a'+i)) {
+				err = errors.New("events crossed between goroutines")
+			}
+			done <- err
+		}()
+	}
+	for range 8 {
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// jsonParseCase is one case of TestJSONParse: a request to the adapter
+// built from config (a key of jsonParseConfigs) and the events or error
+// wanted.
+type jsonParseCase struct {
+	name    string
+	config  string
+	req     *source.Request
+	want    []sdk.Event
+	wantErr error
+	errHas  string
+}
+
+// jsonParseConfigs are the configs jsonParseCases use, by name.
+var jsonParseConfigs = map[string]string{
+	"canonical": canonicalConfig,
+	"signed":    signedConfig,
+	"rotated":   rotatedConfig,
+	"custom":    customHeaderConfig,
+	"mapped":    mappedConfig,
+	"strict":    strictConfig,
+}
+
+// jsonParseCases are TestJSONParse's cases; TestFastPathMatchesHCL and
+// FuzzFastPathMatchesHCL reuse their bodies.
+func jsonParseCases() []jsonParseCase {
 	const signedBody = `{"type":"order.placed","customer":{"id":"c1"}}`
 	signedEvent := sdk.Event{Type: "order.placed", Customer: sdk.Customer{ID: "c1"}}
 
-	tests := []struct {
-		name    string
-		config  string
-		req     *source.Request
-		want    []sdk.Event
-		wantErr error
-		errHas  string
-	}{
+	return []jsonParseCase{
 		{
 			name:   "canonical event",
 			config: "canonical",
@@ -379,66 +452,5 @@ func TestJSONParse(t *testing.T) {
 		{name: "missing header without try", config: "mapped",
 			req:     jsonRequest(`{"object":"a","action":"b","user":{"id":"1"}}`),
 			wantErr: source.ErrBadPayload, errHas: "delivery_id: Invalid index: The given key does not identify an element in this collection value. (mapped by app.hcl:6)"},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			t.Parallel()
-			got, err := parseEvents(adapters[tt.config], tt.req)
-			if tt.wantErr != nil {
-				if !errors.Is(err, tt.wantErr) {
-					t.Fatalf("error = %v, want %v", err, tt.wantErr)
-				}
-				if !strings.Contains(err.Error(), tt.errHas) {
-					t.Fatalf("error = %q, want it to contain %q", err, tt.errHas)
-				}
-				return
-			}
-			if err != nil {
-				t.Fatalf("unexpected error: %v", err)
-			}
-			if !reflect.DeepEqual(got, tt.want) {
-				t.Fatalf("events differ\n got: %s\nwant: %s", mustJSON(t, got), mustJSON(t, tt.want))
-			}
-			// What the ingest will store must encode.
-			mustJSON(t, got)
-		})
-	}
-}
-
-// nest returns n empty arrays nested in each other.
-func nest(n int) any {
-	if n == 1 {
-		return []any{}
-	}
-	return []any{nest(n - 1)}
-}
-
-func mustJSON(t *testing.T, v any) string {
-	t.Helper()
-	b, err := json.Marshal(v)
-	if err != nil {
-		t.Fatalf("encoding events: %v", err)
-	}
-	return string(b)
-}
-
-func TestJSONParseConcurrent(t *testing.T) {
-	t.Parallel()
-	a := buildHCL(t, mappedConfig)
-	done := make(chan error)
-	for i := range 8 {
-		go func() {
-			body := `{"object":"o","action":"a","user":{"id":"` + string(rune('a'+i)) + `"}}`
-			evs, err := parseEvents(a, jsonRequest(body, "X-Request-Id", "r"))
-			if err == nil && evs[0].Customer.ID != string(rune('a'+i)) {
-				err = errors.New("events crossed between goroutines")
-			}
-			done <- err
-		}()
-	}
-	for range 8 {
-		if err := <-done; err != nil {
-			t.Fatal(err)
-		}
 	}
 }

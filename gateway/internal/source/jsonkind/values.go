@@ -62,25 +62,36 @@ func jsonDepthExceeds(b []byte, limit int) bool {
 // decodeJSON parses a body into a cty value, keeping numbers exact (cty
 // numbers are big.Float, so a 64-bit id survives).
 func decodeJSON(b []byte) (cty.Value, error) {
+	v, err := decodeBody(b)
+	if err != nil {
+		return cty.NilVal, err
+	}
+	return goToCty(v)
+}
+
+// decodeBody parses a body with encoding/json, numbers as json.Number. It
+// refuses invalid UTF-8, nesting deeper than maxJSONDepth, an empty body and
+// data after the value. Both the HCL path and the fast path start here.
+func decodeBody(b []byte) (any, error) {
 	if !utf8.Valid(b) {
-		return cty.NilVal, fmt.Errorf("%w: body is not valid UTF-8", source.ErrBadPayload)
+		return nil, fmt.Errorf("%w: body is not valid UTF-8", source.ErrBadPayload)
 	}
 	if jsonDepthExceeds(b, maxJSONDepth) {
-		return cty.NilVal, fmt.Errorf("%w: body nests deeper than %d levels", source.ErrBadPayload, maxJSONDepth)
+		return nil, fmt.Errorf("%w: body nests deeper than %d levels", source.ErrBadPayload, maxJSONDepth)
 	}
 	dec := json.NewDecoder(bytes.NewReader(b))
 	dec.UseNumber()
 	var v any
 	if err := dec.Decode(&v); err != nil {
 		if errors.Is(err, io.EOF) {
-			return cty.NilVal, fmt.Errorf("%w: body is empty; send a JSON object", source.ErrBadPayload)
+			return nil, fmt.Errorf("%w: body is empty; send a JSON object", source.ErrBadPayload)
 		}
-		return cty.NilVal, fmt.Errorf("%w: body is not valid JSON: %v", source.ErrBadPayload, err)
+		return nil, fmt.Errorf("%w: body is not valid JSON: %v", source.ErrBadPayload, err)
 	}
 	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
-		return cty.NilVal, fmt.Errorf("%w: body has data after the JSON value", source.ErrBadPayload)
+		return nil, fmt.Errorf("%w: body has data after the JSON value", source.ErrBadPayload)
 	}
-	return goToCty(v)
+	return v, nil
 }
 
 // goToCty converts a value decoded with UseNumber. Arrays become tuples,
@@ -96,7 +107,7 @@ func goToCty(v any) (cty.Value, error) {
 	case json.Number:
 		n, err := cty.ParseNumberVal(string(v))
 		if err != nil {
-			return cty.NilVal, fmt.Errorf("%w: number %s is out of range", source.ErrBadPayload, truncate(string(v), 32))
+			return cty.NilVal, numberRangeError(v)
 		}
 		return n, nil
 	case []any:
@@ -124,10 +135,63 @@ func goToCty(v any) (cty.Value, error) {
 			}
 			attrs[k] = ev
 		}
+		if !asciiKeys(v) {
+			// cty.ObjectVal NFC-normalizes the keys; of several that
+			// normalize alike, keep only the one ctyKeys picks, so the
+			// object does not depend on map order.
+			kept := ctyKeys(v)
+			for k := range attrs {
+				if kept[cty.NormalizeString(k)] != k {
+					delete(attrs, k)
+				}
+			}
+		}
 		return cty.ObjectVal(attrs), nil
 	default:
 		return cty.NilVal, fmt.Errorf("%w: unexpected JSON value %T", source.ErrBadPayload, v)
 	}
+}
+
+// numberRangeError refuses a body holding a number cty cannot represent
+// (an exponent beyond big.Float's range).
+func numberRangeError(n json.Number) error {
+	return fmt.Errorf("%w: number %s is out of range", source.ErrBadPayload, truncate(string(n), 32))
+}
+
+// isASCII reports whether s is ASCII, and so already in the NFC form cty
+// gives every string.
+func isASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= utf8.RuneSelf {
+			return false
+		}
+	}
+	return true
+}
+
+// asciiKeys reports whether every key of m is ASCII, so that cty keeps the
+// keys as they are.
+func asciiKeys(m map[string]any) bool {
+	for k := range m {
+		if !isASCII(k) {
+			return false
+		}
+	}
+	return true
+}
+
+// ctyKeys maps each attribute name cty gives the object m (its key,
+// NFC-normalized by cty.ObjectVal) to the key of m it is taken from: when
+// several keys normalize alike, the greatest one.
+func ctyKeys(m map[string]any) map[string]string {
+	kept := make(map[string]string, len(m))
+	for k := range m {
+		name := cty.NormalizeString(k)
+		if prev, ok := kept[name]; !ok || k > prev {
+			kept[name] = k
+		}
+	}
+	return kept
 }
 
 // headersValue is the `headers` variable: lower-cased name → first value.
@@ -174,7 +238,7 @@ func ctyToGo(v cty.Value, path string) (any, error) {
 	case t == cty.Number:
 		f, _ := v.AsBigFloat().Float64()
 		if math.IsInf(f, 0) || math.IsNaN(f) {
-			return nil, fmt.Errorf("%s: number is out of range", path)
+			return nil, floatRangeError(path)
 		}
 		return f, nil
 	case t.IsObjectType() || t.IsMapType():
@@ -216,7 +280,7 @@ func ctyToObject(v cty.Value, path string) (map[string]any, error) {
 		return nil, nil
 	}
 	if t := v.Type(); !t.IsObjectType() && !t.IsMapType() {
-		return nil, fmt.Errorf("%s: want an object, got %s", path, typeName(t))
+		return nil, notAnObjectError(path, typeName(t))
 	}
 	g, err := ctyToGo(v, path)
 	if err != nil {
@@ -248,8 +312,22 @@ func ctyToID(v cty.Value, path string) (string, error) {
 	case cty.Number:
 		return numberText(v.AsBigFloat(), path)
 	default:
-		return "", fmt.Errorf("%s: want a string or number, got %s", path, typeName(v.Type()))
+		return "", notAnIDError(path, typeName(v.Type()))
 	}
+}
+
+// floatRangeError, notAnObjectError and notAnIDError say what is wrong
+// with a mapped value; the HCL path and the fast path share them.
+func floatRangeError(path string) error {
+	return fmt.Errorf("%s: number is out of range", path)
+}
+
+func notAnObjectError(path, got string) error {
+	return fmt.Errorf("%s: want an object, got %s", path, got)
+}
+
+func notAnIDError(path, got string) error {
+	return fmt.Errorf("%s: want a string or number, got %s", path, got)
 }
 
 // numberText formats a finite number exactly, without exponent. Numbers
