@@ -97,6 +97,22 @@ func (s Spec) KindAttrRange() hcl.Range {
 	return s.BlockRange()
 }
 
+// RequireSecrets is the check of a kind whose vendor always signs: with no
+// secret configured it reports an error whose detail (the kind's own, saying
+// where the vendor shows the secret) tells the admin what to set. Empty
+// secrets never get this far: the config loader refuses them.
+func (s Spec) RequireSecrets(detail string) hcl.Diagnostics {
+	if len(s.Secrets) > 0 {
+		return nil
+	}
+	return hcl.Diagnostics{{
+		Severity: hcl.DiagError,
+		Summary:  "Missing secret",
+		Detail:   detail,
+		Subject:  s.BlockRange().Ptr(),
+	}}
+}
+
 func isZeroRange(r hcl.Range) bool {
 	return r.Filename == "" && r.Start.Line == 0 && r.End.Line == 0
 }

@@ -61,15 +61,8 @@ func schema() *hcl.BodySchema {
 func Build(spec source.Spec) (source.Adapter, hcl.Diagnostics) {
 	var diags hcl.Diagnostics
 	a := &adapter{secrets: slices.Clone(spec.Secrets), window: spec.Window()}
-	if len(spec.Secrets) == 0 {
-		diags = append(diags, &hcl.Diagnostic{
-			Severity: hcl.DiagError,
-			Summary:  "Missing secret",
-			Detail: fmt.Sprintf("Source %q of kind hubspot needs secret: the client secret of your HubSpot app "+
-				"(developer account > Apps > your app > Auth > Client secret), which HubSpot signs every request with.", spec.Name),
-			Subject: spec.BlockRange().Ptr(),
-		})
-	}
+	diags = append(diags, spec.RequireSecrets(fmt.Sprintf("Source %q of kind hubspot needs secret: the client secret of your HubSpot app "+
+		"(developer account > Apps > your app > Auth > Client secret), which HubSpot signs every request with.", spec.Name))...)
 	if spec.Body != nil {
 		content, d := spec.Body.Content(schema())
 		diags = append(diags, d...)

@@ -68,15 +68,8 @@ func Build(spec source.Spec) (source.Adapter, hcl.Diagnostics) {
 	}
 	_, d := body.Content(&hcl.BodySchema{})
 	diags = append(diags, d...)
-	if len(spec.Secrets) == 0 {
-		diags = append(diags, &hcl.Diagnostic{
-			Severity: hcl.DiagError,
-			Summary:  "Missing secret",
-			Detail: fmt.Sprintf("Source %q needs secret: Mailgun signs every webhook with the HTTP webhook signing key "+
-				"(Mailgun dashboard → Sending → Webhooks). Set secret = env(\"MAILGUN_WEBHOOK_SIGNING_KEY\").", spec.Name),
-			Subject: spec.BlockRange().Ptr(),
-		})
-	}
+	diags = append(diags, spec.RequireSecrets(fmt.Sprintf("Source %q needs secret: Mailgun signs every webhook with the HTTP webhook signing key "+
+		"(Mailgun dashboard → Sending → Webhooks). Set secret = env(\"MAILGUN_WEBHOOK_SIGNING_KEY\").", spec.Name))...)
 	if diags.HasErrors() {
 		return nil, diags
 	}

@@ -51,15 +51,8 @@ func Build(spec source.Spec) (source.Adapter, hcl.Diagnostics) {
 		_, d := spec.Body.Content(&hcl.BodySchema{})
 		diags = append(diags, d...)
 	}
-	if len(spec.Secrets) == 0 {
-		diags = append(diags, &hcl.Diagnostic{
-			Severity: hcl.DiagError,
-			Summary:  "Missing secret",
-			Detail: fmt.Sprintf("Source %q of kind segment needs secret: set a shared secret in the Segment Webhooks "+
-				"destination (Settings > Shared Secret, or Advanced Settings for Webhooks (Actions)) and the same value here.", spec.Name),
-			Subject: spec.BlockRange().Ptr(),
-		})
-	}
+	diags = append(diags, spec.RequireSecrets(fmt.Sprintf("Source %q of kind segment needs secret: set a shared secret in the Segment Webhooks "+
+		"destination (Settings > Shared Secret, or Advanced Settings for Webhooks (Actions)) and the same value here.", spec.Name))...)
 	if diags.HasErrors() {
 		return nil, diags
 	}

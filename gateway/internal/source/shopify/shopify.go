@@ -63,27 +63,9 @@ func schema() *hcl.BodySchema {
 func Build(spec source.Spec) (source.Adapter, hcl.Diagnostics) {
 	var diags hcl.Diagnostics
 	a := &adapter{secrets: slices.Clone(spec.Secrets)}
-	if len(spec.Secrets) == 0 {
-		diags = append(diags, &hcl.Diagnostic{
-			Severity: hcl.DiagError,
-			Summary:  "Missing secret",
-			Detail: fmt.Sprintf("Source %q of kind shopify needs the secret Shopify signs its webhooks with: "+
-				"set secret = env(\"SHOPIFY_CLIENT_SECRET\") to the app's client secret (Partner Dashboard or Dev Dashboard → your app → "+
-				"Settings/API credentials), or for webhooks created in the Shopify admin to the key shown under Settings → Notifications → Webhooks.", spec.Name),
-			Subject: spec.BlockRange().Ptr(),
-		})
-	}
-	for _, s := range spec.Secrets {
-		if s == "" {
-			diags = append(diags, &hcl.Diagnostic{
-				Severity: hcl.DiagError,
-				Summary:  "Empty secret",
-				Detail:   fmt.Sprintf("Source %q has an empty secret, which anyone can sign with; set it (is the environment variable defined?).", spec.Name),
-				Subject:  spec.BlockRange().Ptr(),
-			})
-			break
-		}
-	}
+	diags = append(diags, spec.RequireSecrets(fmt.Sprintf("Source %q of kind shopify needs the secret Shopify signs its webhooks with: "+
+		"set secret = env(\"SHOPIFY_CLIENT_SECRET\") to the app's client secret (Partner Dashboard or Dev Dashboard → your app → "+
+		"Settings/API credentials), or for webhooks created in the Shopify admin to the key shown under Settings → Notifications → Webhooks.", spec.Name))...)
 	if spec.Body != nil {
 		content, d := spec.Body.Content(schema())
 		diags = append(diags, d...)

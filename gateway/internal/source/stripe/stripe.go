@@ -59,16 +59,9 @@ func Build(spec source.Spec) (source.Adapter, hcl.Diagnostics) {
 		}
 	}
 
-	if len(spec.Secrets) == 0 {
-		diags = append(diags, &hcl.Diagnostic{
-			Severity: hcl.DiagError,
-			Summary:  "Missing secret",
-			Detail: fmt.Sprintf("Source %q is a Stripe source, and Stripe signs every delivery: set secret to the endpoint's "+
-				"signing secret (whsec_..., Dashboard → Developers → Webhooks → your endpoint → Signing secret), "+
-				"for example secret = env(\"STRIPE_WEBHOOK_SECRET\").", spec.Name),
-			Subject: spec.BlockRange().Ptr(),
-		})
-	}
+	diags = append(diags, spec.RequireSecrets(fmt.Sprintf("Source %q is a Stripe source, and Stripe signs every delivery: set secret to the endpoint's "+
+		"signing secret (whsec_..., Dashboard → Developers → Webhooks → your endpoint → Signing secret), "+
+		"for example secret = env(\"STRIPE_WEBHOOK_SECRET\").", spec.Name))...)
 	for i, s := range spec.Secrets {
 		switch {
 		case s == "":

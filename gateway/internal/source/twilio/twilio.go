@@ -73,15 +73,8 @@ func Build(spec source.Spec) (source.Adapter, hcl.Diagnostics) {
 	content, d := body.Content(&hcl.BodySchema{Attributes: []hcl.AttributeSchema{{Name: "public_url"}}})
 	diags = append(diags, d...)
 	a := &adapter{secrets: append([]string(nil), spec.Secrets...)}
-	if len(spec.Secrets) == 0 {
-		diags = append(diags, &hcl.Diagnostic{
-			Severity: hcl.DiagError,
-			Summary:  "Missing secret",
-			Detail: fmt.Sprintf("Source %q needs secret: Twilio signs every webhook with the account's Auth Token "+
-				"(Twilio Console → Account → API keys & tokens). Set secret = env(\"TWILIO_AUTH_TOKEN\").", spec.Name),
-			Subject: spec.BlockRange().Ptr(),
-		})
-	}
+	diags = append(diags, spec.RequireSecrets(fmt.Sprintf("Source %q needs secret: Twilio signs every webhook with the account's Auth Token "+
+		"(Twilio Console → Account → API keys & tokens). Set secret = env(\"TWILIO_AUTH_TOKEN\").", spec.Name))...)
 	if attr, ok := content.Attributes["public_url"]; ok {
 		u, d := publicURL(attr, spec.EvalContext)
 		diags = append(diags, d...)

@@ -56,27 +56,9 @@ var _ source.Adapter = (*adapter)(nil)
 // no unsigned mode. The kind has no attributes of its own.
 func Build(spec source.Spec) (source.Adapter, hcl.Diagnostics) {
 	var diags hcl.Diagnostics
-	if len(spec.Secrets) == 0 {
-		diags = append(diags, &hcl.Diagnostic{
-			Severity: hcl.DiagError,
-			Summary:  "Missing secret",
-			Detail: fmt.Sprintf("Source %q of kind woocommerce needs the secret WooCommerce signs its webhooks with: "+
-				"set secret = env(\"WC_WEBHOOK_SECRET\") to the Secret field of the webhook "+
-				"(WooCommerce → Settings → Advanced → Webhooks → your webhook).", spec.Name),
-			Subject: spec.BlockRange().Ptr(),
-		})
-	}
-	for _, s := range spec.Secrets {
-		if s == "" {
-			diags = append(diags, &hcl.Diagnostic{
-				Severity: hcl.DiagError,
-				Summary:  "Empty secret",
-				Detail:   fmt.Sprintf("Source %q has an empty secret, which anyone can sign with; set it (is the environment variable defined?).", spec.Name),
-				Subject:  spec.BlockRange().Ptr(),
-			})
-			break
-		}
-	}
+	diags = append(diags, spec.RequireSecrets(fmt.Sprintf("Source %q of kind woocommerce needs the secret WooCommerce signs its webhooks with: "+
+		"set secret = env(\"WC_WEBHOOK_SECRET\") to the Secret field of the webhook "+
+		"(WooCommerce → Settings → Advanced → Webhooks → your webhook).", spec.Name))...)
 	if spec.Body != nil {
 		_, d := spec.Body.Content(&hcl.BodySchema{})
 		diags = append(diags, d...)
