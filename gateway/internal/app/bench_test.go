@@ -47,6 +47,9 @@ const (
 // senders can (each waits for its 202 before the next POST).
 var e2eRate = flag.Int("e2e.rate", 0, "BenchmarkEndToEnd: offered events/s (0: as fast as the senders go)")
 
+// e2ePartitions sets the gateway's partition count for BenchmarkEndToEnd.
+var e2ePartitions = flag.Int("e2e.partitions", 64, "BenchmarkEndToEnd: the gateway's partitions")
+
 // BenchmarkEndToEnd measures the whole pipeline in one process: app.Run
 // with embedded etcd and real plugin binaries, a json source without a
 // secret, an `event` trigger on page.viewed with no condition, and a
@@ -157,6 +160,7 @@ gateway {
   plugin_dir       = %q
   shutdown_timeout = "10s"
   log_level        = "warn"
+  partitions       = %d
 }
 store {
   embedded   = true
@@ -184,7 +188,7 @@ trigger "page_views" {
     channel = "hook"
   }
 }
-`, b.TempDir(), pluginDir, storetest.FreePort(b), storetest.FreePort(b), hookURL,
+`, b.TempDir(), pluginDir, *e2ePartitions, storetest.FreePort(b), storetest.FreePort(b), hookURL,
 		base64.StdEncoding.EncodeToString([]byte(hookKey)))
 	cfg, diags := config.LoadFiles(map[string][]byte{"gateway.hcl": []byte(hcl)}, b.TempDir())
 	if diags.HasErrors() {

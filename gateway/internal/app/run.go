@@ -84,6 +84,7 @@ func Run(ctx context.Context, cfg *config.Config, opts Options) error {
 
 	node, err := cluster.Join(ctx, st, cluster.Config{
 		NodeID: cfg.Gateway.NodeID, Address: cfg.Gateway.Listen, LeaseTTL: cfg.Gateway.LeaseTTL,
+		Partitions: cfg.Gateway.Partitions,
 	}, logger.Named("cluster"))
 	if err != nil {
 		return fmt.Errorf("joining the cluster: %w", err)

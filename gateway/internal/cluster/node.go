@@ -244,7 +244,8 @@ func (n *Node) recordPartitions(ctx context.Context, key string, want int) (int,
 		return 0, fmt.Errorf("the cluster's partition count in %s is %q, want a number between 1 and %d: fix or delete the key while no gateway runs", key, kvs[0].Value, MaxPartitions)
 	}
 	if got != want {
-		n.log.Info("using the cluster's recorded partition count", "partitions", got, "configured", want)
+		n.log.Warn("the cluster's partition count was recorded when it was created and does not change; using it, not the configured one",
+			"partitions", got, "configured", want)
 	}
 	return got, nil
 }

@@ -33,6 +33,10 @@ const (
 	DefaultLeaseTTL = 10 * time.Second
 	// DefaultMaxBacklog is the gateway's max_backlog.
 	DefaultMaxBacklog = int64(10000)
+	// DefaultPartitions is the gateway's partitions, and MaxPartitions its
+	// largest value (partition numbers are three digits in etcd keys).
+	DefaultPartitions = 64
+	MaxPartitions     = 1000
 	// DefaultReplayWindow is a source's replay_window.
 	DefaultReplayWindow = 5 * time.Minute
 	// DefaultDedupeWindow is a source's dedupe_window.
@@ -93,6 +97,11 @@ type Gateway struct {
 	// partition above which deliveries to it get 429; default 10,000,
 	// 0 for no limit.
 	MaxBacklog int64
+	// Partitions (partitions) is the partition count recorded when the
+	// cluster's state is first created in etcd; default 64. It never
+	// changes afterwards: a node whose value differs from the recorded
+	// count uses the recorded one and logs a warning.
+	Partitions int
 	// DeclRange is the gateway block's header, or empty when there is no block.
 	DeclRange hcl.Range
 }

@@ -49,6 +49,8 @@ type (
 		LeaseTTLRange        hcl.Range `hcl:"lease_ttl,attr_range"`
 		MaxBacklog           *int64    `hcl:"max_backlog,optional"`
 		MaxBacklogRange      hcl.Range `hcl:"max_backlog,attr_range"`
+		Partitions           *int      `hcl:"partitions,optional"`
+		PartitionsRange      hcl.Range `hcl:"partitions,attr_range"`
 		DefRange             hcl.Range `hcl:",def_range"`
 	}
 	storeHCL struct {
@@ -210,6 +212,7 @@ func defaultGateway() Gateway {
 		LogLevel:        DefaultLogLevel,
 		LeaseTTL:        DefaultLeaseTTL,
 		MaxBacklog:      DefaultMaxBacklog,
+		Partitions:      DefaultPartitions,
 	}
 }
 
@@ -427,6 +430,13 @@ func (l *loader) gateway(blocks []*gatewayHCL) {
 			l.errorf(g.MaxBacklogRange, "Invalid max_backlog", "The max_backlog attribute must be 0 (no limit) or more; got %d.", *g.MaxBacklog)
 		} else {
 			out.MaxBacklog = *g.MaxBacklog
+		}
+	}
+	if g.Partitions != nil {
+		if *g.Partitions < 1 || *g.Partitions > MaxPartitions {
+			l.errorf(g.PartitionsRange, "Invalid partitions", "The partitions attribute must be between 1 and %d; got %d.", MaxPartitions, *g.Partitions)
+		} else {
+			out.Partitions = *g.Partitions
 		}
 	}
 	if g.LogLevel != nil {

@@ -81,7 +81,7 @@ func TestLoadFilesFull(t *testing.T) {
 	wantGateway := Gateway{
 		Listen: "0.0.0.0:9090", AdminListen: "127.0.0.1:9091", DataDir: "/var/lib/triggergate",
 		PluginDir: "/etc/tg/plugins", ShutdownTimeout: 30 * time.Second, LogLevel: "debug",
-		LeaseTTL: DefaultLeaseTTL, MaxBacklog: DefaultMaxBacklog,
+		LeaseTTL: DefaultLeaseTTL, MaxBacklog: DefaultMaxBacklog, Partitions: DefaultPartitions,
 	}
 	got := cfg.Gateway
 	got.DeclRange = hcl.Range{}
@@ -224,6 +224,8 @@ func TestLoadFilesErrors(t *testing.T) {
 		{"bad node id", "gateway {\n  node_id = \"a/b\"\n}", "node_id attribute names this node", "a.hcl:2"},
 		{"short lease", "gateway {\n  lease_ttl = \"100ms\"\n}", "at least 1s", "a.hcl:2"},
 		{"negative backlog", "gateway {\n  max_backlog = -1\n}", "max_backlog attribute must be 0", "a.hcl:2"},
+		{"no partitions", "gateway {\n  partitions = 0\n}", "partitions attribute must be between 1 and 1000", "a.hcl:2"},
+		{"too many partitions", "gateway {\n  partitions = 1001\n}", "partitions attribute must be between 1 and 1000", "a.hcl:2"},
 		{"bad max body", "source \"s\" {\n  kind = \"k\"\n  max_body = \"lots\"\n}", "max_body attribute is a size", "a.hcl:3"},
 		{"max body too big", "source \"s\" {\n  kind = \"k\"\n  max_body = \"2GiB\"\n}", "between 1 byte and 1GiB", "a.hcl:3"},
 		{"bad replay window", "source \"s\" {\n  kind = \"k\"\n  replay_window = \"soon\"\n}", "replay_window", "a.hcl:3"},
@@ -474,5 +476,19 @@ func TestStoreSettingsServeWouldRefuse(t *testing.T) {
 				t.Fatalf("diags = %v, want an error at %s mentioning %q", diags, c.at, c.want)
 			}
 		})
+	}
+}
+
+func TestPartitions(t *testing.T) {
+	t.Parallel()
+	cfg, diags := LoadFiles(one("gateway {\n  partitions = 16\n}\n"), "/etc/tg")
+	noErrors(t, diags)
+	if cfg.Gateway.Partitions != 16 {
+		t.Errorf("partitions = %d, want 16", cfg.Gateway.Partitions)
+	}
+	cfg, diags = LoadFiles(one("gateway {}\n"), "/etc/tg")
+	noErrors(t, diags)
+	if cfg.Gateway.Partitions != DefaultPartitions {
+		t.Errorf("default partitions = %d, want %d", cfg.Gateway.Partitions, DefaultPartitions)
 	}
 }
