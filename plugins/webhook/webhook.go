@@ -39,8 +39,12 @@ const (
 	maxResponseBody    = 64 << 10 // bytes of a response read before the connection is dropped
 	maxErrorBody       = 256      // bytes of a response quoted in an error
 	defaultConcurrency = 4
-	secretPrefix       = "whsec_"
-	minSecretBytes     = 24 // the Standard Webhooks minimum for HMAC keys
+	// maxIdlePerHost keeps connections to one receiver open between
+	// messages: the gateway sends several batches at once, each
+	// defaultConcurrency messages at a time.
+	maxIdlePerHost = 32
+	secretPrefix   = "whsec_"
+	minSecretBytes = 24 // the Standard Webhooks minimum for HMAC keys
 )
 
 // reservedHeaders are set by the plugin and cannot be overridden through
@@ -311,7 +315,7 @@ func (w *Webhook) client(allowPrivate bool) *http.Client {
 			DialContext:           newDialer(allowPrivate).DialContext,
 			ForceAttemptHTTP2:     true,
 			MaxIdleConns:          100,
-			MaxIdleConnsPerHost:   defaultConcurrency,
+			MaxIdleConnsPerHost:   maxIdlePerHost,
 			IdleConnTimeout:       90 * time.Second,
 			TLSHandshakeTimeout:   10 * time.Second,
 			ExpectContinueTimeout: time.Second,

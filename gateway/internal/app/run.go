@@ -117,7 +117,10 @@ func Run(ctx context.Context, cfg *config.Config, opts Options) error {
 	defer stopWork()
 	var wg sync.WaitGroup
 	eng := engine.New(st, elog, plan.Rules, logger.Named("engine"))
-	deliveryOpts := append([]delivery.Option{delivery.WithOwnership(eng.Owns)}, opts.DeliveryOptions...)
+	deliveryOpts := append([]delivery.Option{
+		delivery.WithOwnership(eng.Owns),
+		delivery.WithShards(delivery.DefaultShards, node.Partitions()),
+	}, opts.DeliveryOptions...)
 	worker := delivery.New(st, plan.Channels, plan.Templates, logger.Named("delivery"), deliveryOpts...)
 	wg.Go(func() { _ = eng.Run(workCtx) })
 	wg.Go(func() {

@@ -15,6 +15,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"sync"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
@@ -54,18 +55,25 @@ func (p Policy) Delay(attempt int, retryAfter time.Duration) time.Duration {
 	return max(d, retryAfter)
 }
 
-// Worker delivers the outbox.
+// Worker delivers the outbox. Its partitions are split into shards, each
+// a loop that reads its partitions' due messages, sends them and records
+// the outcomes; the shards run side by side, so one slow batch does not
+// hold the others back, while within a shard a message is only ever in one
+// batch at a time.
 type Worker struct {
-	store     *store.Store
-	channels  map[string]Channel
-	templates map[string]*render.Template
-	policy    Policy
-	logger    hclog.Logger
-	now       func() time.Time
-	batch     int
-	opTimeout time.Duration
-	idleWait  time.Duration
-	owns      func(partition int) bool
+	store      *store.Store
+	channels   map[string]Channel
+	templates  map[string]*render.Template
+	policy     Policy
+	logger     hclog.Logger
+	now        func() time.Time
+	batch      int
+	opTimeout  time.Duration
+	idleWait   time.Duration
+	owns       func(partition int) bool
+	shards     int
+	partitions int
+	prefix     string // <store prefix>outbox/
 }
 
 // Option configures a Worker.
@@ -82,12 +90,40 @@ func WithOwnership(owns func(partition int) bool) Option { return func(w *Worker
 // WithClock injects the clock.
 func WithClock(now func() time.Time) Option { return func(w *Worker) { w.now = now } }
 
+// WithIdleWait sets how often a shard re-reads its outbox with nothing due
+// and no wake-up from the watch (default 5s): watches are hints.
+func WithIdleWait(d time.Duration) Option {
+	return func(w *Worker) {
+		if d > 0 {
+			w.idleWait = d
+		}
+	}
+}
+
+// WithShards splits the cluster's partitions into n shards of consecutive
+// partitions, each delivered by its own loop (n is capped at partitions).
+// Without it one loop delivers everything.
+func WithShards(n, partitions int) Option {
+	return func(w *Worker) {
+		if partitions >= 1 {
+			w.partitions = partitions
+			w.shards = min(max(n, 1), partitions)
+		}
+	}
+}
+
+// DefaultShards is the shard count the gateway runs: enough batches in
+// flight to keep a channel plugin's connections busy while others are
+// being read and settled.
+const DefaultShards = 4
+
 // New returns a worker for the given channels and templates.
 func New(st *store.Store, channels map[string]Channel, templates map[string]*render.Template, logger hclog.Logger, opts ...Option) *Worker {
 	w := &Worker{
 		store: st, channels: channels, templates: templates, logger: logger, now: time.Now,
 		policy: Policy{MaxAttempts: 10, BaseDelay: time.Second, MaxDelay: 15 * time.Minute},
 		batch:  50, opTimeout: 10 * time.Second, idleWait: 5 * time.Second,
+		shards: 1, prefix: st.Key("outbox") + "/",
 	}
 	for _, o := range opts {
 		o(w)
@@ -95,51 +131,128 @@ func New(st *store.Store, channels map[string]Channel, templates map[string]*ren
 	return w
 }
 
+// shard is one delivery loop's share of the outbox: the keys in
+// [start, end).
+type shard struct {
+	start, end string
+	wake       chan struct{}
+}
+
+// shardRanges returns the shards' key ranges.
+func (w *Worker) shardRanges() []*shard {
+	end := clientv3.GetPrefixRangeEnd(w.prefix)
+	if w.shards <= 1 {
+		return []*shard{{start: w.prefix, end: end, wake: make(chan struct{}, 1)}}
+	}
+	out := make([]*shard, w.shards)
+	for i := range out {
+		lo, hi := i*w.partitions/w.shards, (i+1)*w.partitions/w.shards
+		sh := &shard{start: w.partitionKey(lo), end: end, wake: make(chan struct{}, 1)}
+		if hi < w.partitions {
+			sh.end = w.partitionKey(hi)
+		}
+		out[i] = sh
+	}
+	return out
+}
+
+func (w *Worker) partitionKey(p int) string { return fmt.Sprintf("%s%03d/", w.prefix, p) }
+
+// shardOf returns the shard holding an outbox key.
+func (w *Worker) shardOf(shards []*shard, key string) *shard {
+	for _, sh := range shards {
+		if key >= sh.start && key < sh.end {
+			return sh
+		}
+	}
+	return nil
+}
+
 // Run delivers until ctx is done.
 func (w *Worker) Run(ctx context.Context) error {
+	shards := w.shardRanges()
+	var wg sync.WaitGroup
+	for _, sh := range shards {
+		wg.Go(func() { w.runShard(ctx, sh) })
+	}
+	w.watch(ctx, shards)
+	wg.Wait()
+	return nil
+}
+
+// runShard is one shard's loop: a pass, then a wait for new messages or
+// the next one due.
+func (w *Worker) runShard(ctx context.Context, sh *shard) {
 	for {
-		next, rev, err := w.pass(ctx)
+		next, err := w.pass(ctx, sh.start, sh.end)
 		if ctx.Err() != nil {
-			return nil
+			return
 		}
 		if err != nil {
 			w.logger.Warn("delivery pass failed; retrying", "error", err)
 			next = w.now().Add(time.Second)
 		}
-		w.wait(ctx, rev, next)
+		d := w.idleWait // watches are hints: re-read now and then
+		if !next.IsZero() {
+			d = min(d, max(next.Sub(w.now()), 0))
+		}
+		if d == 0 {
+			continue
+		}
+		t := time.NewTimer(d)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return
+		case <-sh.wake:
+		case <-t.C:
+		}
+		t.Stop()
 	}
 }
 
-// wait returns when the outbox changes after rev, when next comes, or when
-// idleWait passes (watches are hints: a re-read is always safe).
-func (w *Worker) wait(ctx context.Context, rev int64, next time.Time) {
-	d := w.idleWait
-	if !next.IsZero() {
-		d = min(d, max(next.Sub(w.now()), 0))
-	}
-	if d == 0 {
-		return
-	}
-	wctx, cancel := context.WithTimeout(ctx, d)
-	defer cancel()
-	wch := w.store.Client().Watch(clientv3.WithRequireLeader(wctx), w.store.Key("outbox")+"/", clientv3.WithPrefix(), clientv3.WithRev(rev+1))
-	for resp := range wch {
-		if resp.Err() != nil {
-			return
+// watch wakes a shard whenever a message is written to its range, until
+// ctx is done. One watch serves every shard and lives as long as the
+// worker; after it breaks every shard re-reads, so nothing written in
+// between is missed.
+func (w *Worker) watch(ctx context.Context, shards []*shard) {
+	for ctx.Err() == nil {
+		for _, sh := range shards {
+			wakeShard(sh)
 		}
-		for _, ev := range resp.Events {
-			if ev.Type == clientv3.EventTypePut {
-				return
+		wctx, cancel := context.WithCancel(ctx)
+		wch := w.store.Client().Watch(clientv3.WithRequireLeader(wctx), w.prefix, clientv3.WithPrefix(),
+			clientv3.WithFilterDelete())
+		for resp := range wch {
+			if resp.Err() != nil {
+				w.logger.Debug("outbox watch broke; re-reading", "error", resp.Err())
+				break
+			}
+			for _, ev := range resp.Events {
+				if sh := w.shardOf(shards, string(ev.Kv.Key)); sh != nil {
+					wakeShard(sh)
+				}
 			}
 		}
+		cancel()
+		select {
+		case <-ctx.Done():
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}
+
+func wakeShard(sh *shard) {
+	select {
+	case sh.wake <- struct{}{}:
+	default: // a wake-up is already pending
 	}
 }
 
 // RunOnce sends every message that is due now, once, and returns when the
 // next one not yet due will be (zero if none).
 func (w *Worker) RunOnce(ctx context.Context) (time.Time, error) {
-	next, _, err := w.pass(ctx)
-	return next, err
+	return w.pass(ctx, w.prefix, clientv3.GetPrefixRangeEnd(w.prefix))
 }
 
 type pending struct {
@@ -148,14 +261,14 @@ type pending struct {
 	entry *outbox.Entry
 }
 
-// pass sends every due message once. It returns when the earliest
-// not-yet-due message is due (zero if none) and the revision it read at.
-func (w *Worker) pass(ctx context.Context) (time.Time, int64, error) {
+// pass sends every due message in the keys [start, end) once. It returns
+// when the earliest not-yet-due message is due (zero if none).
+func (w *Worker) pass(ctx context.Context, start, end string) (time.Time, error) {
 	rctx, cancel := context.WithTimeout(ctx, w.opTimeout)
-	resp, err := w.store.Client().Get(rctx, w.store.Key("outbox")+"/", clientv3.WithPrefix(), clientv3.WithLimit(1000))
+	resp, err := w.store.Client().Get(rctx, start, clientv3.WithRange(end), clientv3.WithLimit(passLimit))
 	cancel()
 	if err != nil {
-		return time.Time{}, 0, fmt.Errorf("reading the outbox: %w", err)
+		return time.Time{}, fmt.Errorf("reading the outbox: %w", err)
 	}
 	now := w.now()
 	var next time.Time
@@ -185,12 +298,15 @@ func (w *Worker) pass(ctx context.Context) (time.Time, int64, error) {
 	}
 	for _, name := range order {
 		ps := byChannel[name]
-		for start := 0; start < len(ps); start += w.batch {
-			next = earliest(next, w.sendBatch(ctx, name, ps[start:min(start+w.batch, len(ps))]))
+		for i := 0; i < len(ps); i += w.batch {
+			next = earliest(next, w.sendBatch(ctx, name, ps[i:min(i+w.batch, len(ps))]))
 		}
 	}
-	return next, resp.Header.Revision, nil
+	return next, nil
 }
+
+// passLimit is the most outbox entries one pass reads.
+const passLimit = 1000
 
 // earliest returns the earlier of two times, a zero time meaning "none".
 func earliest(a, b time.Time) time.Time {

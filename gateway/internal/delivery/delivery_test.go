@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"sync"
 	"testing"
 	"time"
@@ -27,6 +28,7 @@ type scripted struct {
 	answers map[string][]sdk.SendResult // consumed in order; the last repeats
 	down    bool
 	got     []sdk.Message
+	sentCh  chan string // if set, gets every message id sent
 }
 
 func (s *scripted) Describe(context.Context) (*sdk.DescribeResponse, error) {
@@ -46,6 +48,9 @@ func (s *scripted) Send(_ context.Context, req *sdk.SendRequest) (*sdk.SendRespo
 	out := &sdk.SendResponse{}
 	for _, m := range req.Messages {
 		s.got = append(s.got, m)
+		if s.sentCh != nil {
+			s.sentCh <- m.ID
+		}
 		script := s.answers[m.ID]
 		res := sdk.Sent("p-" + m.ID)
 		if len(script) > 0 {
@@ -276,5 +281,87 @@ func TestPolicyDelay(t *testing.T) {
 	}
 	if d := p.Delay(1, time.Hour); d != time.Hour {
 		t.Fatalf("Delay with Retry-After 1h = %v", d)
+	}
+}
+
+// TestShardsDeliverOwnedPartitions runs the worker as the gateway does:
+// four shards over sixteen partitions, woken by the outbox watch (the idle
+// re-read is an hour away), sending only the partitions the node owns.
+func TestShardsDeliverOwnedPartitions(t *testing.T) {
+	t.Parallel()
+	st := storetest.Start(t)
+	ch := &scripted{answers: map[string][]sdk.SendResult{}, sentCh: make(chan string, 64)}
+	const partitions, notOwned = 16, 3
+	w := delivery.New(st,
+		map[string]delivery.Channel{"email": {Name: "email", Plugin: plugintest.Channel(t, ch), Config: sdk.RawConfig(`{}`)}},
+		nil, hclog.NewNullLogger(),
+		delivery.WithShards(4, partitions),
+		delivery.WithIdleWait(time.Hour),
+		delivery.WithOwnership(func(p int) bool { return p != notOwned }),
+	)
+	put := func(p int) string {
+		id := fmt.Sprintf("m-%02d", p)
+		e := outbox.Entry{Message: sdk.Message{ID: id, Trigger: "t", Step: "default"}, Partition: p, Channel: "email"}
+		v, err := e.Encode()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := st.Client().Put(t.Context(), st.Key(outbox.KeyParts(p, id)...), v); err != nil {
+			t.Fatal(err)
+		}
+		return id
+	}
+	want := map[string]bool{}
+	for p := range partitions - 1 { // the last partition gets a message later
+		if id := put(p); p != notOwned {
+			want[id] = true
+		}
+	}
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan error, 1)
+	go func() { done <- w.Run(ctx) }()
+	defer func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("Run: %v", err)
+		}
+	}()
+
+	await := func(want map[string]bool) {
+		t.Helper()
+		timeout := time.After(30 * time.Second)
+		for len(want) > 0 {
+			select {
+			case id := <-ch.sentCh:
+				if !want[id] {
+					t.Fatalf("sent %s, which is not due to be sent (waiting for %v)", id, want)
+				}
+				delete(want, id)
+			case <-timeout:
+				t.Fatalf("not delivered: %v", want)
+			}
+		}
+	}
+	await(want)
+	// Written while every shard waits: only the watch can wake its shard.
+	await(map[string]bool{put(partitions - 1): true})
+	// Sending comes before settling: wait, watching the outbox, until only
+	// the unowned partition's entry is left.
+	unowned := st.Key(outbox.KeyParts(notOwned, fmt.Sprintf("m-%02d", notOwned))...)
+	wctx, wcancel := context.WithTimeout(t.Context(), 30*time.Second)
+	defer wcancel()
+	for {
+		resp, err := st.Client().Get(wctx, st.Key("outbox")+"/", clientv3.WithPrefix(), clientv3.WithKeysOnly())
+		if err != nil {
+			t.Fatalf("outbox entries never settled: %v", err)
+		}
+		if len(resp.Kvs) == 1 && string(resp.Kvs[0].Key) == unowned {
+			return
+		}
+		for wr := range st.Client().Watch(wctx, st.Key("outbox")+"/", clientv3.WithPrefix(), clientv3.WithRev(resp.Header.Revision+1)) {
+			if len(wr.Events) > 0 || wr.Err() != nil {
+				break
+			}
+		}
 	}
 }
