@@ -66,11 +66,31 @@ func (c Customer) Key() string {
 }
 
 // Profile is what the host knows about a customer when it asks a trigger or
-// a channel to act: identity plus traits.
+// a channel to act: identity, traits, the figures the host computes from
+// the customer's events, and consent.
 type Profile struct {
 	Customer
 	// Traits are the customer's attributes (first_name, birthday, ...).
 	Traits map[string]any `json:"traits,omitempty"`
 	// Timezone is an IANA zone name such as "Europe/Paris"; empty means UTC.
 	Timezone string `json:"timezone,omitempty"`
+	// Stats are computed by the host from the customer's events.
+	Stats Stats `json:"stats"`
+	// Consent maps a channel kind, or "kind:purpose", to whether the
+	// customer agreed to messages on it: {"email": true,
+	// "sms:marketing": false}. A key that is absent means no recorded
+	// choice; the host's consent policy decides what that allows.
+	Consent map[string]bool `json:"consent,omitempty"`
+}
+
+// Stats are the figures the host keeps per customer: counts and amounts
+// from order.placed events (refunds are not subtracted), and when the
+// customer was first and last seen. Times are UTC; zero when unknown.
+type Stats struct {
+	OrdersCount       int       `json:"orders_count"`
+	LifetimeValue     float64   `json:"lifetime_value"`
+	AverageOrderValue float64   `json:"average_order_value"`
+	FirstSeenAt       time.Time `json:"first_seen_at"`
+	LastSeenAt        time.Time `json:"last_seen_at"`
+	LastOrderAt       time.Time `json:"last_order_at"`
 }

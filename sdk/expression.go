@@ -189,10 +189,29 @@ func profileValue(p *Profile) (cty.Value, error) {
 	if err != nil {
 		return cty.NilVal, fmt.Errorf("traits: %w", err)
 	}
+	consent := make(map[string]cty.Value, len(p.Consent))
+	for k, v := range p.Consent {
+		consent[k] = cty.BoolVal(v)
+	}
 	return customerValue(&p.Customer, map[string]cty.Value{
-		"traits":   traits,
-		"timezone": cty.StringVal(p.Timezone),
+		"traits":              traits,
+		"timezone":            cty.StringVal(p.Timezone),
+		"consent":             cty.ObjectVal(consent),
+		"orders_count":        cty.NumberIntVal(int64(p.Stats.OrdersCount)),
+		"lifetime_value":      cty.NumberFloatVal(finite(p.Stats.LifetimeValue)),
+		"average_order_value": cty.NumberFloatVal(finite(p.Stats.AverageOrderValue)),
+		"first_seen_at":       timeValue(p.Stats.FirstSeenAt),
+		"last_seen_at":        timeValue(p.Stats.LastSeenAt),
+		"last_order_at":       timeValue(p.Stats.LastOrderAt),
 	}), nil
+}
+
+// finite maps NaN and infinities, which cty cannot hold, to 0.
+func finite(f float64) float64 {
+	if math.IsNaN(f) || math.IsInf(f, 0) {
+		return 0
+	}
+	return f
 }
 
 func customerValue(c *Customer, extra map[string]cty.Value) cty.Value {
