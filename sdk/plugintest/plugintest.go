@@ -167,6 +167,21 @@ func (h *TriggerHarness) Advance(d time.Duration) []sdk.Fire {
 	return fires
 }
 
+// SetProfile replaces the profile the harness keeps for p's customer, for
+// rules that read traits, the timezone, stats or consent. Later events
+// still merge their identity and traits into it.
+func (h *TriggerHarness) SetProfile(p sdk.Profile) {
+	h.t.Helper()
+	key := p.Customer.Key()
+	if key == "" {
+		h.t.Fatal("SetProfile: the profile has no customer identity")
+	}
+	h.profiles[key] = p
+}
+
+// Profile returns the profile the harness keeps for a customer.
+func (h *TriggerHarness) Profile(c sdk.Customer) sdk.Profile { return h.profiles[c.Key()] }
+
 // State returns the rule state kept for a customer.
 func (h *TriggerHarness) State(c sdk.Customer) []byte { return h.state[c.Key()] }
 
@@ -209,7 +224,7 @@ func (h *TriggerHarness) evaluate(ev sdk.Event, timer *sdk.Timer) []sdk.Fire {
 	if timer == nil {
 		// Like the host: the event's identity and traits are merged into
 		// the profile before rules see it.
-		profile.Customer = ev.Customer
+		profile.Customer = mergeIdentity(profile.Customer, ev.Customer)
 		traits := make(map[string]any, len(profile.Traits)+len(ev.Traits))
 		maps.Copy(traits, profile.Traits)
 		maps.Copy(traits, ev.Traits)
@@ -249,4 +264,29 @@ func (h *TriggerHarness) evaluate(ev sdk.Event, timer *sdk.Timer) []sdk.Fire {
 		h.Fires = append(h.Fires, Fired{Fire: f, Rule: h.rule, Customer: key, At: h.Clock.Now()})
 	}
 	return res.Fires
+}
+
+// mergeIdentity fills the profile's identity with what the event carries.
+func mergeIdentity(p, ev sdk.Customer) sdk.Customer {
+	if ev.ID != "" {
+		p.ID = ev.ID
+	}
+	if ev.Email != "" {
+		p.Email = ev.Email
+	}
+	if ev.Phone != "" {
+		p.Phone = ev.Phone
+	}
+	if ev.AnonymousID != "" {
+		p.AnonymousID = ev.AnonymousID
+	}
+	if len(ev.ExternalIDs) > 0 {
+		ext := maps.Clone(p.ExternalIDs)
+		if ext == nil {
+			ext = map[string]string{}
+		}
+		maps.Copy(ext, ev.ExternalIDs)
+		p.ExternalIDs = ext
+	}
+	return p
 }

@@ -105,3 +105,38 @@ func TestMustConfig(t *testing.T) {
 		t.Errorf("MustConfig = %s", got)
 	}
 }
+
+func TestHarnessSetProfile(t *testing.T) {
+	start := time.Date(2026, 11, 22, 9, 0, 0, 0, time.UTC)
+	h := plugintest.NewTriggerHarness(t, echoProfile{}, "r", sdk.RawConfig(`{}`), start)
+	jane := sdk.Customer{ID: "c1"}
+	h.SetProfile(sdk.Profile{Customer: jane, Timezone: "Europe/Paris", Stats: sdk.Stats{OrdersCount: 3}})
+	fires := h.Send(sdk.Event{ID: "e1", Type: "x", Customer: sdk.Customer{ID: "c1", Email: "j@example.com"}, Traits: map[string]any{"a": 1.0}})
+	if len(fires) != 1 || fires[0].Data["timezone"] != "Europe/Paris" || fires[0].Data["orders"] != 3.0 {
+		t.Fatalf("fires = %+v", fires)
+	}
+	p := h.Profile(jane)
+	if p.Email != "j@example.com" || p.Traits["a"] != 1.0 || p.Stats.OrdersCount != 3 {
+		t.Fatalf("profile = %+v", p)
+	}
+}
+
+// echoProfile fires with the profile's timezone and order count.
+type echoProfile struct{}
+
+func (echoProfile) Describe(context.Context) (*sdk.DescribeResponse, error) {
+	return &sdk.DescribeResponse{Name: "echo"}, nil
+}
+
+func (echoProfile) ValidateConfig(context.Context, *sdk.ValidateConfigRequest) (*sdk.ValidateConfigResponse, error) {
+	return &sdk.ValidateConfigResponse{}, nil
+}
+
+func (echoProfile) Evaluate(_ context.Context, req *sdk.EvaluateRequest) (*sdk.EvaluateResponse, error) {
+	out := &sdk.EvaluateResponse{}
+	for _, it := range req.Items {
+		out.Results = append(out.Results, sdk.Result{Fires: []sdk.Fire{{Step: "default", Key: it.Event.ID,
+			Data: map[string]any{"timezone": it.Profile.Timezone, "orders": it.Profile.Stats.OrdersCount}}}})
+	}
+	return out, nil
+}
