@@ -21,8 +21,10 @@ import (
 	clientv3 "go.etcd.io/etcd/client/v3"
 
 	"github.com/triggergate/triggergate/gateway/internal/cluster"
+	"github.com/triggergate/triggergate/gateway/internal/customer"
 	"github.com/triggergate/triggergate/gateway/internal/eventlog"
 	"github.com/triggergate/triggergate/gateway/internal/outbox"
+	"github.com/triggergate/triggergate/gateway/internal/policy"
 	"github.com/triggergate/triggergate/gateway/internal/store"
 	"github.com/triggergate/triggergate/sdk"
 )
@@ -33,6 +35,9 @@ type Rule struct {
 	Trigger sdk.Trigger
 	Config  sdk.RawConfig
 	Actions []Action
+	// Policy holds the trigger's policy settings (transactional, holdout,
+	// cap); its Name is set to the rule's.
+	Policy policy.Rule
 }
 
 // Action sends a rule's fires through a channel, optionally rendered with
@@ -40,6 +45,8 @@ type Rule struct {
 type Action struct {
 	Channel  string
 	Template string
+	// Variants replace Template with a weighted, per-customer choice.
+	Variants []policy.Variant
 }
 
 // Engine processes the event log.
@@ -49,6 +56,10 @@ type Engine struct {
 	rules  []Rule
 	logger hclog.Logger
 	now    func() time.Time
+
+	policy        *policy.Global
+	kinds         map[string]string // channel name → kind
+	timerLateness time.Duration
 
 	batch       int
 	opTimeout   time.Duration
@@ -80,6 +91,31 @@ func WithBackoff(minWait, maxWait time.Duration) Option {
 	return func(e *Engine) { e.minBackoff, e.maxBackoff = minWait, maxWait }
 }
 
+// WithPolicy sets the policies applied to every fire. Default: no caps,
+// no quiet hours, no channel requiring opt-in.
+func WithPolicy(g *policy.Global) Option {
+	return func(e *Engine) {
+		if g != nil {
+			e.policy = g
+		}
+	}
+}
+
+// WithChannelKinds maps channel names to their kinds ("email", "sms"),
+// for consent and caps. A channel not listed is its own kind.
+func WithChannelKinds(kinds map[string]string) Option { return func(e *Engine) { e.kinds = kinds } }
+
+// WithTimerLateness sets how late a timer may still fire; later ones are
+// dropped and recorded in the customer's trace (default
+// DefaultTimerLateness).
+func WithTimerLateness(d time.Duration) Option {
+	return func(e *Engine) {
+		if d > 0 {
+			e.timerLateness = d
+		}
+	}
+}
+
 // WithBatchSize bounds the log entries taken per pass (default 64).
 func WithBatchSize(n int) Option { return func(e *Engine) { e.batch = n } }
 
@@ -87,12 +123,16 @@ func WithBatchSize(n int) Option { return func(e *Engine) { e.batch = n } }
 func New(st *store.Store, lg *eventlog.Log, rules []Rule, logger hclog.Logger, opts ...Option) *Engine {
 	e := &Engine{
 		store: st, log: lg, rules: rules, logger: logger, now: time.Now,
+		policy: &policy.Global{}, timerLateness: DefaultTimerLateness,
 		batch: 64, opTimeout: 10 * time.Second,
 		minBackoff: 100 * time.Millisecond, maxBackoff: 30 * time.Second, maxAttempts: 10,
 		running: make(chan struct{}), loops: map[int]*partitionLoop{}, stopping: map[int]*partitionLoop{},
 	}
 	for _, o := range opts {
 		o(e)
+	}
+	for i := range e.rules {
+		e.rules[i].Policy.Name = e.rules[i].Name
 	}
 	return e
 }
@@ -133,10 +173,11 @@ var errTooManyOps = errors.New("pass outcome exceeds one transaction")
 // maxOps stays under etcd's default limit of 128 operations per txn.
 const maxOps = 120
 
-// pass processes up to limit pending entries of one partition (-1: all)
-// and returns how many it consumed and the revision it read at. With a
-// claim, the commit is fenced by it. A failure of the trigger plugins comes
-// back as a *processError, so the caller can isolate a poison event.
+// pass processes up to limit pending entries of one partition (-1: all),
+// and the partition's timers that are due, and returns how many of either
+// it consumed and the revision it read at. With a claim, the commit is
+// fenced by it. A failure of the trigger plugins comes back as a
+// *processError, so the caller can isolate a poison event.
 func (e *Engine) pass(ctx context.Context, partition int, claim *cluster.Claim, limit int) (int, int64, error) {
 	rctx, cancel := context.WithTimeout(ctx, e.opTimeout)
 	entries, rev, err := e.log.Pending(rctx, partition, limit)
@@ -144,31 +185,42 @@ func (e *Engine) pass(ctx context.Context, partition int, claim *cluster.Claim, 
 	if err != nil {
 		return 0, 0, fmt.Errorf("reading the event log: %w", err)
 	}
-	if len(entries) == 0 {
+	timers, err := e.dueTimers(ctx, partition, e.now(), limit)
+	if err != nil {
+		return 0, 0, err
+	}
+	if limit == 1 && len(timers) > 0 {
+		// Isolating a failing item: one at a time, timers first.
+		entries = nil
+	}
+	if len(entries)+len(timers) == 0 {
 		return 0, rev, nil
 	}
 	for {
-		out, err := e.process(ctx, entries)
+		out, err := e.process(ctx, entries, timers)
 		if err != nil {
-			return 0, rev, &processError{entries: entries, err: err}
+			return 0, rev, &processError{entries: entries, timers: timers, err: err}
 		}
-		err = e.commit(ctx, entries, out, claim)
-		if errors.Is(err, errTooManyOps) && len(entries) > 1 {
-			entries = entries[:len(entries)/2]
+		err = e.commit(ctx, entries, timers, out, claim)
+		if errors.Is(err, errTooManyOps) && len(entries)+len(timers) > 1 {
+			entries, timers = entries[:len(entries)/2], timers[:len(timers)/2]
 			continue
 		}
 		if err != nil {
 			return 0, rev, err
 		}
-		return len(entries), rev, nil
+		return len(entries) + len(timers), rev, nil
 	}
 }
 
 // processError is a pass that failed in the trigger plugins, not in etcd.
 type processError struct {
 	entries []eventlog.Entry
+	timers  []dueTimer
 	err     error
 }
+
+func (e *processError) items() int { return len(e.entries) + len(e.timers) }
 
 func (e *processError) Error() string { return e.err.Error() }
 func (e *processError) Unwrap() error { return e.err }
@@ -178,6 +230,7 @@ type outcome struct {
 	customers map[string]*customerRecord // by customer key
 	messages  []outbox.Entry
 	dead      []deadEvent
+	writes    writes // timer keys set, moved, cancelled and fired
 }
 
 type deadEvent struct {
@@ -188,13 +241,14 @@ type deadEvent struct {
 	At       time.Time `json:"at"`
 }
 
-// customerRecord is the one etcd key kept per customer: the profile and
-// each rule's state.
+// customerRecord is the one etcd key kept per customer: what the gateway
+// knows of the customer (customer.Record), each rule's state, and the
+// timers each rule has pending.
 type customerRecord struct {
-	Key     string                          `json:"key"`
-	Profile sdk.Profile                     `json:"profile"`
-	Rules   map[string][]byte               `json:"rules,omitempty"`
-	Timers  map[string]map[string]sdk.Timer `json:"timers,omitempty"`
+	Key string `json:"key"`
+	customer.Record
+	Rules  map[string][]byte                `json:"rules,omitempty"`
+	Timers map[string]map[string]sdk.Timer `json:"timers,omitempty"`
 
 	modRevision int64
 	dirty       bool
@@ -204,13 +258,31 @@ func (e *Engine) customerKey(key string) string {
 	return e.store.Key("customers", url.PathEscape(key))
 }
 
-func (e *Engine) process(ctx context.Context, entries []eventlog.Entry) (*outcome, error) {
+// work is one item of a pass: a log entry, or a due timer (then the event
+// is the internal timer.fired event and only its rule sees it).
+type work struct {
+	entry *eventlog.Entry
+	timer *dueTimer
+	event sdk.Event
+	key   string // customer key
+}
+
+func (e *Engine) process(ctx context.Context, entries []eventlog.Entry, timers []dueTimer) (*outcome, error) {
 	out := &outcome{customers: map[string]*customerRecord{}}
 	now := e.now().UTC()
 
-	// Split into rounds of at most one event per customer, in log order.
-	var rounds [][]*eventlog.Entry
-	seen := map[string]int{}
+	// Timers first (they were due before the events now waiting were
+	// read), then the log in order; split into rounds of at most one item
+	// per customer.
+	var items []*work
+	for i := range timers {
+		d := &timers[i]
+		if d.Customer == "" { // undecodable: delete it
+			out.writes.del(d.key)
+			continue
+		}
+		items = append(items, &work{timer: d, key: d.Customer})
+	}
 	for i := range entries {
 		en := &entries[i]
 		if en.DecodeErr != nil {
@@ -222,36 +294,75 @@ func (e *Engine) process(ctx context.Context, entries []eventlog.Entry) (*outcom
 			out.dead = append(out.dead, deadEvent{Event: en.Event, Error: "event has no customer identity", At: now})
 			continue
 		}
-		r := seen[key]
-		seen[key]++
+		items = append(items, &work{entry: en, event: en.Event, key: key})
+	}
+	var rounds [][]*work
+	seen := map[string]int{}
+	for _, w := range items {
+		r := seen[w.key]
+		seen[w.key]++
 		if r == len(rounds) {
 			rounds = append(rounds, nil)
 		}
-		rounds[r] = append(rounds[r], en)
+		rounds[r] = append(rounds[r], w)
 	}
 	if err := e.loadCustomers(ctx, seen, out.customers); err != nil {
 		return nil, err
 	}
 
 	for _, round := range rounds {
-		for _, en := range round {
-			c := out.customers[en.Event.Customer.Key()]
-			c.Profile = mergeProfile(c.Profile, &en.Event)
+		live := round[:0:0]
+		for _, w := range round {
+			c := out.customers[w.key]
+			if w.timer != nil {
+				if !e.timerLive(w, c, out, now) {
+					continue
+				}
+				w.event = timerEvent(w.timer, c.Profile, now)
+			} else {
+				c.Apply(&w.event, now)
+			}
 			c.dirty = true
+			live = append(live, w)
 		}
-		if err := e.evaluateRound(ctx, round, out, now); err != nil {
+		if err := e.evaluateRound(ctx, live, out, now); err != nil {
 			return nil, err
 		}
 	}
 	return out, nil
 }
 
-// evaluateRound sends one batch per plugin holding every (rule, event)
+// timerLive settles a due timer that will not be evaluated: one the rule
+// replaced or cancelled since (stale), or one too late to fire. It
+// reports whether the timer is to be evaluated; either way its key goes.
+func (e *Engine) timerLive(w *work, c *customerRecord, out *outcome, now time.Time) bool {
+	d := w.timer
+	out.writes.del(d.key)
+	cur, ok := c.Timers[d.Rule][d.Timer.ID]
+	if !ok || !cur.At.Equal(d.Timer.At) {
+		e.logger.Debug("stale timer dropped", "rule", d.Rule, "timer", d.Timer.ID, "customer", w.key)
+		return false
+	}
+	delete(c.Timers[d.Rule], d.Timer.ID)
+	if len(c.Timers[d.Rule]) == 0 {
+		delete(c.Timers, d.Rule)
+	}
+	c.dirty = true
+	if late := now.Sub(d.Timer.At); late > e.timerLateness {
+		c.Decide(customer.Decision{At: now, Rule: d.Rule, Outcome: policy.Dropped, Reason: "timer_too_late",
+			Detail: fmt.Sprintf("timer %s was due %s ago, more than the %s allowed", d.Timer.ID, late.Round(time.Second), e.timerLateness)})
+		e.logger.Warn("timer too late; dropped", "rule", d.Rule, "timer", d.Timer.ID, "customer", w.key, "late", late.Round(time.Second))
+		return false
+	}
+	return true
+}
+
+// evaluateRound sends one batch per plugin holding every (rule, item)
 // pair of the round, and applies the results.
-func (e *Engine) evaluateRound(ctx context.Context, round []*eventlog.Entry, out *outcome, now time.Time) error {
+func (e *Engine) evaluateRound(ctx context.Context, round []*work, out *outcome, now time.Time) error {
 	type ref struct {
-		rule  *Rule
-		entry *eventlog.Entry
+		rule *Rule
+		item *work
 	}
 	type batch struct {
 		req  sdk.EvaluateRequest
@@ -267,13 +378,19 @@ func (e *Engine) evaluateRound(ctx context.Context, round []*eventlog.Entry, out
 			batches[rule.Trigger] = b
 			order = append(order, rule.Trigger)
 		}
-		b.req.Rules[rule.Name] = rule.Config
-		for _, en := range round {
-			c := out.customers[en.Event.Customer.Key()]
-			b.req.Items = append(b.req.Items, sdk.EvaluateItem{
-				Rule: rule.Name, Event: en.Event, Profile: c.Profile, State: c.Rules[rule.Name], Now: now,
-			})
-			b.refs = append(b.refs, ref{rule: rule, entry: en})
+		for _, w := range round {
+			if w.timer != nil && w.timer.Rule != rule.Name {
+				continue
+			}
+			b.req.Rules[rule.Name] = rule.Config
+			c := out.customers[w.key]
+			it := sdk.EvaluateItem{Rule: rule.Name, Event: w.event, Profile: c.Profile, State: c.Rules[rule.Name], Now: now}
+			if w.timer != nil {
+				t := w.timer.Timer
+				it.Timer = &t
+			}
+			b.req.Items = append(b.req.Items, it)
+			b.refs = append(b.refs, ref{rule: rule, item: w})
 		}
 	}
 	for _, t := range order {
@@ -285,25 +402,29 @@ func (e *Engine) evaluateRound(ctx context.Context, round []*eventlog.Entry, out
 		if err != nil {
 			return fmt.Errorf("evaluating %d items: %w", len(b.req.Items), err)
 		}
+		if len(resp.Results) != len(b.req.Items) {
+			return fmt.Errorf("evaluating %d items: the plugin returned %d results", len(b.req.Items), len(resp.Results))
+		}
 		for i, res := range resp.Results {
 			r := b.refs[i]
-			e.apply(r.rule, r.entry, res, out, now)
+			e.apply(r.rule, r.item, res, out, now)
 		}
 	}
 	return nil
 }
 
-func (e *Engine) apply(rule *Rule, en *eventlog.Entry, res sdk.Result, out *outcome, now time.Time) {
-	key := en.Event.Customer.Key()
+func (e *Engine) apply(rule *Rule, w *work, res sdk.Result, out *outcome, now time.Time) {
+	key := w.key
 	if res.Err != "" {
 		// The plugin could not evaluate this event for this rule. The other
 		// rules' results stand; the event is kept in the dead-letter records
 		// so it can be inspected and replayed.
-		e.logger.Warn("rule failed for event", "rule", rule.Name, "event_id", en.Event.ID, "error", res.Err)
-		out.dead = append(out.dead, deadEvent{Event: en.Event, Rule: rule.Name, Error: res.Err, At: now})
+		e.logger.Warn("rule failed for event", "rule", rule.Name, "event_id", w.event.ID, "error", res.Err)
+		out.dead = append(out.dead, deadEvent{Event: w.event, Rule: rule.Name, Error: res.Err, At: now})
 		return
 	}
 	c := out.customers[key]
+	partition := e.log.Partition(key)
 	if c.Rules == nil {
 		c.Rules = map[string][]byte{}
 	}
@@ -312,19 +433,36 @@ func (e *Engine) apply(rule *Rule, en *eventlog.Entry, res sdk.Result, out *outc
 	} else {
 		c.Rules[rule.Name] = res.State
 	}
-	// Timers are recorded with the customer; firing them is the scheduler's
-	// job (a later issue).
 	for _, id := range res.CancelTimers {
-		delete(c.Timers[rule.Name], id)
+		if t, ok := c.Timers[rule.Name][id]; ok {
+			out.writes.del(e.timerKey(partition, key, rule.Name, t))
+			delete(c.Timers[rule.Name], id)
+		}
 	}
 	for _, t := range res.SetTimers {
+		if t.ID == "" || len(t.ID) > 200 || len(c.Timers[rule.Name]) >= maxTimersPerRule {
+			e.logger.Warn("timer refused", "rule", rule.Name, "customer", key, "timer", t.ID,
+				"why", "empty or over-long id, or too many timers for the rule")
+			continue
+		}
 		if c.Timers == nil {
 			c.Timers = map[string]map[string]sdk.Timer{}
 		}
 		if c.Timers[rule.Name] == nil {
 			c.Timers[rule.Name] = map[string]sdk.Timer{}
 		}
+		if old, ok := c.Timers[rule.Name][t.ID]; ok {
+			out.writes.del(e.timerKey(partition, key, rule.Name, old))
+		}
+		t.At = t.At.UTC()
 		c.Timers[rule.Name][t.ID] = t
+		v, err := json.Marshal(timerValue{Customer: key, Rule: rule.Name, Timer: t})
+		if err != nil {
+			e.logger.Warn("timer refused: its data does not encode", "rule", rule.Name, "timer", t.ID, "error", err)
+			delete(c.Timers[rule.Name], t.ID)
+			continue
+		}
+		out.writes.put(e.timerKey(partition, key, rule.Name, t), string(v))
 	}
 	c.dirty = true
 	for _, f := range res.Fires {
@@ -333,18 +471,56 @@ func (e *Engine) apply(rule *Rule, en *eventlog.Entry, res sdk.Result, out *outc
 			step = "default"
 		}
 		for ai, a := range rule.Actions {
-			msg := sdk.Message{
-				ID:      outbox.MessageID(rule.Name, step, key, f.Key, ai),
-				Trigger: rule.Name, Step: step, Profile: c.Profile, Event: en.Event, Fire: f.Data,
-				CreatedAt: now,
-			}
-			out.messages = append(out.messages, outbox.Entry{
-				Message: msg, Partition: e.log.Partition(key), Channel: a.Channel, Template: a.Template, NextAttemptAt: now,
-			})
-			e.logger.Debug("rule fired", "rule", rule.Name, "step", step, "customer", key,
-				"event_id", en.Event.ID, "channel", a.Channel, "message_id", msg.ID)
+			e.decide(rule, step, ai, a, f, w, c, out, now)
 		}
 	}
+}
+
+// maxTimersPerRule bounds the timers one rule keeps for one customer.
+const maxTimersPerRule = 100
+
+// decide runs the policies on one action of a fire and queues its message
+// unless they hold it back; either way the decision goes in the trace.
+func (e *Engine) decide(rule *Rule, step string, ai int, a Action, f sdk.Fire, w *work, c *customerRecord, out *outcome, now time.Time) {
+	key := w.key
+	id := outbox.MessageID(rule.Name, step, key, f.Key, ai)
+	d := e.policy.Decide(policy.Input{
+		Rule: &rule.Policy, Channel: policy.Channel{Name: a.Channel, Kind: e.kind(a.Channel)},
+		Variants: a.Variants, CustomerKey: key, Record: &c.Record, MessageID: id, Now: now,
+	})
+	dec := customer.Decision{At: now, Rule: rule.Name, Step: step, EventID: w.event.ID, Channel: a.Channel,
+		MessageID: id, Outcome: d.Outcome, Reason: d.Reason, Detail: d.Detail}
+	template := a.Template
+	if d.Variant != nil {
+		template, dec.Variant = d.Variant.Template, d.Variant.Name
+	}
+	switch d.Outcome {
+	case policy.Sent, policy.Deferred, policy.Fallback:
+		if d.Outcome == policy.Deferred {
+			dec.Until = d.SendAt
+		}
+		dec.Channel = d.Channel
+		msg := sdk.Message{ID: id, Trigger: rule.Name, Step: step, Profile: c.Profile, Event: w.event, Fire: f.Data, CreatedAt: now}
+		out.messages = append(out.messages, outbox.Entry{
+			Message: msg, Partition: e.log.Partition(key), Channel: d.Channel, Template: template, NextAttemptAt: d.SendAt,
+		})
+		c.RecordSend(customer.Send{At: now, Rule: rule.Name, Channel: d.Channel, Kind: e.kind(d.Channel),
+			Transactional: rule.Policy.Transactional}, id)
+		e.logger.Debug("rule fired", "rule", rule.Name, "step", step, "customer", key,
+			"event_id", w.event.ID, "channel", d.Channel, "message_id", id, "outcome", d.Outcome)
+	default:
+		e.logger.Debug("fire held back", "rule", rule.Name, "step", step, "customer", key,
+			"event_id", w.event.ID, "channel", a.Channel, "outcome", d.Outcome, "reason", d.Reason)
+	}
+	c.Decide(dec)
+	c.dirty = true
+}
+
+func (e *Engine) kind(channel string) string {
+	if k, ok := e.kinds[channel]; ok && k != "" {
+		return k
+	}
+	return channel
 }
 
 func (e *Engine) loadCustomers(ctx context.Context, keys map[string]int, into map[string]*customerRecord) error {
@@ -378,9 +554,9 @@ func (e *Engine) loadCustomers(ctx context.Context, keys map[string]int, into ma
 	return nil
 }
 
-// commit writes a pass's outcome if every consumed entry and every
-// customer record is still as read.
-func (e *Engine) commit(ctx context.Context, entries []eventlog.Entry, out *outcome, claim *cluster.Claim) error {
+// commit writes a pass's outcome if every consumed entry and timer and
+// every customer record is still as read.
+func (e *Engine) commit(ctx context.Context, entries []eventlog.Entry, timers []dueTimer, out *outcome, claim *cluster.Claim) error {
 	var cmps []clientv3.Cmp
 	if claim != nil {
 		cmps = append(cmps, claim.Fence())
@@ -388,7 +564,11 @@ func (e *Engine) commit(ctx context.Context, entries []eventlog.Entry, out *outc
 	for _, en := range entries {
 		cmps = append(cmps, clientv3.Compare(clientv3.ModRevision(en.Key), "=", en.ModRevision))
 	}
+	for _, t := range timers {
+		cmps = append(cmps, clientv3.Compare(clientv3.ModRevision(t.key), "=", t.modRevision))
+	}
 	ops := e.log.ConsumeOps(entries)
+	ops = append(ops, out.writes.list()...)
 	for key, c := range out.customers {
 		if !c.dirty {
 			continue
@@ -426,8 +606,8 @@ func (e *Engine) commit(ctx context.Context, entries []eventlog.Entry, out *outc
 		ops = append(ops, clientv3.OpPut(e.store.Key("deadletter", "events", url.PathEscape(id)), string(b)))
 	}
 	if len(ops) > maxOps || len(cmps) > maxOps {
-		if len(entries) == 1 {
-			return fmt.Errorf("event %s produces %d writes, more than one transaction holds", entries[0].Event.ID, len(ops))
+		if len(entries)+len(timers) == 1 {
+			return fmt.Errorf("one item produces %d writes, more than one transaction holds", len(ops))
 		}
 		return errTooManyOps
 	}
@@ -435,49 +615,14 @@ func (e *Engine) commit(ctx context.Context, entries []eventlog.Entry, out *outc
 	defer cancel()
 	resp, err := e.store.Client().Txn(tctx).If(cmps...).Then(ops...).Commit()
 	if err != nil {
-		return fmt.Errorf("committing %d events: %w", len(entries), err)
+		return fmt.Errorf("committing %d events and %d timers: %w", len(entries), len(timers), err)
 	}
 	if !resp.Succeeded {
 		if claim != nil && !e.stillOwned(ctx, claim) {
 			return errFenced
 		}
-		return fmt.Errorf("committing %d events: the log or a customer changed underneath; re-reading", len(entries))
+		return fmt.Errorf("committing %d events and %d timers: the log, a timer or a customer changed underneath; re-reading", len(entries), len(timers))
 	}
-	e.logger.Debug("pass committed", "events", len(entries), "messages", len(out.messages), "dead", len(out.dead))
+	e.logger.Debug("pass committed", "events", len(entries), "timers", len(timers), "messages", len(out.messages), "dead", len(out.dead))
 	return nil
-}
-
-// mergeProfile folds an event's identity and traits into the profile.
-func mergeProfile(p sdk.Profile, ev *sdk.Event) sdk.Profile {
-	c := ev.Customer
-	if c.ID != "" {
-		p.ID = c.ID
-	}
-	if c.Email != "" {
-		p.Email = c.Email
-	}
-	if c.Phone != "" {
-		p.Phone = c.Phone
-	}
-	if c.AnonymousID != "" {
-		p.AnonymousID = c.AnonymousID
-	}
-	for k, v := range c.ExternalIDs {
-		if p.ExternalIDs == nil {
-			p.ExternalIDs = map[string]string{}
-		}
-		p.ExternalIDs[k] = v
-	}
-	for k, v := range ev.Traits {
-		if p.Traits == nil {
-			p.Traits = map[string]any{}
-		}
-		p.Traits[k] = v
-	}
-	if tz, ok := ev.Traits["timezone"].(string); ok {
-		if _, err := time.LoadLocation(tz); err == nil {
-			p.Timezone = tz
-		}
-	}
-	return p
 }

@@ -14,6 +14,7 @@ import (
 
 	"github.com/triggergate/triggergate/gateway/internal/cluster"
 	"github.com/triggergate/triggergate/gateway/internal/eventlog"
+	"github.com/triggergate/triggergate/sdk"
 )
 
 var _ cluster.Owner = (*Engine)(nil)
@@ -193,36 +194,55 @@ func (e *Engine) runPartition(ctx context.Context, l *partitionLoop) {
 			if n > 0 {
 				continue
 			}
-			select { // the partition is empty: wait for a hint
+			// The partition is empty: wait for a hint, or its next timer.
+			idle := 5 * time.Second // watches are hints; re-read now and then
+			if at, ok := e.nextTimer(ctx, p); ok {
+				idle = min(idle, max(at.Sub(e.now()), time.Millisecond))
+			}
+			t := time.NewTimer(idle)
+			select {
 			case <-l.wake:
 			case <-l.stop:
+				t.Stop()
 				return
 			case <-ctx.Done():
+				t.Stop()
 				return
-			case <-time.After(5 * time.Second): // watches are hints; re-read now and then
+			case <-t.C:
 			}
+			t.Stop()
 			continue
 		case errors.Is(err, errFenced):
 			e.logger.Warn("partition taken by another node; stopping its loop", "partition", p)
 			return
-		case errors.As(err, &perr) && len(perr.entries) > 1:
-			// Which event is bad? Look at them one at a time.
+		case errors.As(err, &perr) && perr.items() > 1:
+			// Which item is bad? Look at them one at a time.
 			size = 1
 			continue
 		case errors.As(err, &perr):
-			en := perr.entries[0]
-			failures[en.Key]++
-			if failures[en.Key] >= e.maxAttempts {
-				if derr := e.deadLetterEntry(ctx, &l.claim, en, failures[en.Key], perr.err); derr != nil {
-					e.logger.Error("dead-lettering a failing event failed", "partition", p, "key", en.Key, "error", derr)
+			key, id := "", ""
+			var dead func() error
+			if len(perr.timers) == 1 {
+				tm := perr.timers[0]
+				key, id = tm.key, "timer "+tm.Timer.ID+" of rule "+tm.Rule
+				dead = func() error { return e.deadLetterTimer(ctx, &l.claim, tm, failures[key], perr.err) }
+			} else {
+				en := perr.entries[0]
+				key, id = en.Key, en.Event.ID
+				dead = func() error { return e.deadLetterEntry(ctx, &l.claim, en, failures[key], perr.err) }
+			}
+			failures[key]++
+			if failures[key] >= e.maxAttempts {
+				if derr := dead(); derr != nil {
+					e.logger.Error("dead-lettering a failing item failed", "partition", p, "key", key, "error", derr)
 				} else {
-					delete(failures, en.Key)
+					delete(failures, key)
 					size, wait = e.batch, e.minBackoff
 					continue
 				}
 			}
-			e.logger.Warn("event failed in the trigger plugins; retrying", "partition", p, "event_id", en.Event.ID,
-				"failures", failures[en.Key], "retry_in", wait, "error", perr.err)
+			e.logger.Warn("item failed in the trigger plugins; retrying", "partition", p, "item", id,
+				"failures", failures[key], "retry_in", wait, "error", perr.err)
 		default:
 			e.logger.Warn("processing pass failed; retrying", "partition", p, "error", err, "retry_in", wait)
 		}
@@ -235,6 +255,38 @@ func (e *Engine) runPartition(ctx context.Context, l *partitionLoop) {
 		}
 		wait = min(wait*2, e.maxBackoff)
 	}
+}
+
+// deadLetterTimer moves a timer whose evaluation keeps failing out of the
+// timers into a dead-letter record (as its timer.fired event), fenced like
+// any commit. The customer record still lists it, so the record's next
+// write by the rule replaces or forgets it.
+func (e *Engine) deadLetterTimer(ctx context.Context, c *cluster.Claim, tm dueTimer, attempts int, cause error) error {
+	ev := timerEvent(&tm, sdk.Profile{}, e.now().UTC())
+	d := deadEvent{Event: ev, Rule: tm.Rule, Error: cause.Error(), Attempts: attempts, At: e.now().UTC()}
+	b, err := json.Marshal(d)
+	if err != nil {
+		return fmt.Errorf("encoding dead-letter record: %w", err)
+	}
+	cmps := []clientv3.Cmp{clientv3.Compare(clientv3.ModRevision(tm.key), "=", tm.modRevision)}
+	if c != nil {
+		cmps = append(cmps, c.Fence())
+	}
+	tctx, cancel := context.WithTimeout(ctx, e.opTimeout)
+	defer cancel()
+	resp, err := e.store.Client().Txn(tctx).If(cmps...).Then(
+		clientv3.OpDelete(tm.key),
+		clientv3.OpPut(e.store.Key("deadletter", "events", url.PathEscape(ev.ID+"."+tm.Rule)), string(b)),
+	).Commit()
+	if err != nil {
+		return err
+	}
+	if !resp.Succeeded {
+		return errors.New("the timer or the partition's ownership changed")
+	}
+	e.logger.Error("timer dead-lettered after repeated failures", "rule", tm.Rule, "timer", tm.Timer.ID, "customer", tm.Customer,
+		"attempts", attempts, "error", cause)
+	return nil
 }
 
 // stillOwned reports whether the claim's ownership key is unchanged.
