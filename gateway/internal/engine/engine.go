@@ -247,7 +247,7 @@ type deadEvent struct {
 type customerRecord struct {
 	Key string `json:"key"`
 	customer.Record
-	Rules  map[string][]byte                `json:"rules,omitempty"`
+	Rules  map[string][]byte               `json:"rules,omitempty"`
 	Timers map[string]map[string]sdk.Timer `json:"timers,omitempty"`
 
 	modRevision int64
