@@ -3,6 +3,7 @@ package sdk
 import (
 	"maps"
 	"slices"
+	"strings"
 	"time"
 )
 
@@ -31,6 +32,17 @@ type Event struct {
 	Properties map[string]any `json:"properties,omitempty"`
 	// Traits are customer attributes the event sets on the profile.
 	Traits map[string]any `json:"traits,omitempty"`
+}
+
+// TimerFired is the type of the internal event the host sends a trigger
+// when one of its timers comes due.
+const TimerFired = "timer.fired"
+
+// ReservedType reports whether an event type is reserved for events the
+// host makes itself (timer.fired, and every type under "triggergate."):
+// sources never accept them from outside.
+func ReservedType(t string) bool {
+	return t == TimerFired || strings.HasPrefix(t, "triggergate.")
 }
 
 // Customer identifies a person. Emails are lower-cased.

@@ -26,7 +26,7 @@ import (
 // partition when it comes due.
 
 // TimerFired is the type of the internal event a due timer produces.
-const TimerFired = "timer.fired"
+const TimerFired = sdk.TimerFired
 
 // DefaultTimerLateness is how late a timer may fire (after the gateway was
 // down, say) before it is dropped instead, unless WithTimerLateness says

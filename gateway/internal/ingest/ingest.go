@@ -169,6 +169,14 @@ func (h *Handler) webhook(w http.ResponseWriter, r *http.Request) {
 		h.reply(w, d, http.StatusOK, acceptedBody{Accepted: 0, EventIDs: []string{}})
 		return
 	}
+	for _, ev := range d.Events {
+		if sdk.ReservedType(ev.Type) {
+			log.Debug("delivery refused: reserved event type", "type", ev.Type)
+			writeError(w, http.StatusBadRequest, "reserved_type",
+				fmt.Sprintf("event type %q is reserved for events the gateway makes itself", ev.Type))
+			return
+		}
+	}
 	stampEvents(d.Events, src, now)
 	if h.admit != nil {
 		if err := h.admit(d.Events); err != nil {

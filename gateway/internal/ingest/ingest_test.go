@@ -333,3 +333,24 @@ func FuzzWebhook(f *testing.F) {
 		}
 	})
 }
+
+// Events the gateway makes itself cannot come in from outside: a forged
+// timer.fired would reach every rule as if a timer had come due.
+func TestReservedTypesRefused(t *testing.T) {
+	t.Parallel()
+	for _, typ := range []string{"timer.fired", "triggergate.erase"} {
+		lg := &memLog{seen: map[string]string{}}
+		h := newHandler(t, lg)
+		body := `{"id":"d-1","type":"` + typ + `","customer":{"id":"c1"}}`
+		req := httptest.NewRequest(http.MethodPost, "/v1/webhooks/app", strings.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		if rec.Code != http.StatusBadRequest || !strings.Contains(rec.Body.String(), `"code":"reserved_type"`) {
+			t.Fatalf("%s: got %d %s, want 400 reserved_type", typ, rec.Code, rec.Body)
+		}
+		if len(lg.events) != 0 {
+			t.Fatalf("%s: the event reached the log", typ)
+		}
+	}
+}
