@@ -35,9 +35,12 @@ Usage:
   triggergate status   -config PATH   nodes, the partitions each owns, and their backlog [-json]
   triggergate deadletters -config PATH [-json]            events the engine gave up on
   triggergate deadletters -config PATH requeue ID...      put them back to be processed
+  triggergate customer -config PATH [-json] KEY           a customer's profile, consent, rule state, timers and decision trace
+  triggergate customer -config PATH erase KEY             erase a customer (GDPR): record, timers, pending messages
   triggergate version                 print the version
 
 PATH is an .hcl file or a directory of them (default configs/gateway.hcl).
+KEY is a customer key: id:..., email:..., phone:..., ext:<system>:... or anon:...
 `
 
 func main() {
@@ -58,6 +61,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return status(args[1:], stdout, stderr)
 	case "deadletters":
 		return deadletters(args[1:], stdout, stderr)
+	case "customer":
+		return customerCmd(args[1:], stdout, stderr)
 	case "version", "-version", "--version":
 		fmt.Fprintln(stdout, "triggergate", version)
 		return 0

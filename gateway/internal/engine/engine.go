@@ -252,6 +252,7 @@ type customerRecord struct {
 
 	modRevision int64
 	dirty       bool
+	erased      bool // delete the record instead of writing it
 }
 
 func (e *Engine) customerKey(key string) string {
@@ -319,7 +320,13 @@ func (e *Engine) process(ctx context.Context, entries []eventlog.Entry, timers [
 					continue
 				}
 				w.event = timerEvent(w.timer, c.Profile, now)
+			} else if w.event.Type == EraseType {
+				if err := e.erase(ctx, w, c, out); err != nil {
+					return nil, err
+				}
+				continue
 			} else {
+				c.erased = false // events after an erasure start a new record
 				c.Apply(&w.event, now)
 			}
 			c.dirty = true
@@ -502,7 +509,7 @@ func (e *Engine) decide(rule *Rule, step string, ai int, a Action, f sdk.Fire, w
 		dec.Channel = d.Channel
 		msg := sdk.Message{ID: id, Trigger: rule.Name, Step: step, Profile: c.Profile, Event: w.event, Fire: f.Data, CreatedAt: now}
 		out.messages = append(out.messages, outbox.Entry{
-			Message: msg, Partition: e.log.Partition(key), Channel: d.Channel, Template: template, NextAttemptAt: d.SendAt,
+			Message: msg, Partition: e.log.Partition(key), Customer: key, Channel: d.Channel, Template: template, NextAttemptAt: d.SendAt,
 		})
 		c.RecordSend(customer.Send{At: now, Rule: rule.Name, Channel: d.Channel, Kind: e.kind(d.Channel),
 			Transactional: rule.Policy.Transactional}, id)
@@ -573,12 +580,16 @@ func (e *Engine) commit(ctx context.Context, entries []eventlog.Entry, timers []
 		if !c.dirty {
 			continue
 		}
+		k := e.customerKey(key)
+		cmps = append(cmps, clientv3.Compare(clientv3.ModRevision(k), "=", c.modRevision))
+		if c.erased {
+			ops = append(ops, clientv3.OpDelete(k))
+			continue
+		}
 		b, err := json.Marshal(c)
 		if err != nil {
 			return fmt.Errorf("encoding customer %q: %w", key, err)
 		}
-		k := e.customerKey(key)
-		cmps = append(cmps, clientv3.Compare(clientv3.ModRevision(k), "=", c.modRevision))
 		ops = append(ops, clientv3.OpPut(k, string(b)))
 	}
 	queued := map[string]bool{}

@@ -310,3 +310,48 @@ func TestPoliciesOnFires(t *testing.T) {
 		t.Fatalf("%d messages, want 3", n)
 	}
 }
+
+func TestEraseRemovesRecordTimersAndPendingMessages(t *testing.T) {
+	t.Parallel()
+	f := newTimerFixture(t, engine.Rule{})
+	e := f.engine()
+	f.send(t, "p1", "ping", nil)  // a message waiting in the outbox
+	f.send(t, "s1", "start", nil) // a timer
+	f.drain(t, e)
+	if f.count(t, "outbox") != 1 || f.count(t, "timers") != 1 || f.count(t, "customers") != 1 {
+		t.Fatalf("before: %d messages, %d timers, %d customers", f.count(t, "outbox"), f.count(t, "timers"), f.count(t, "customers"))
+	}
+	if _, err := engine.Erase(t.Context(), f.log, "id:c1", f.clock.Now()); err != nil {
+		t.Fatal(err)
+	}
+	f.drain(t, e)
+	if f.count(t, "outbox") != 0 || f.count(t, "timers") != 0 || f.count(t, "customers") != 0 {
+		t.Fatalf("after: %d messages, %d timers, %d customers", f.count(t, "outbox"), f.count(t, "timers"), f.count(t, "customers"))
+	}
+	f.clock.Add(2 * time.Hour)
+	f.drain(t, e)
+	if f.trig.timerFires() != 0 {
+		t.Fatal("an erased customer's timer fired")
+	}
+	// A later event starts afresh.
+	f.send(t, "p2", "ping", nil)
+	f.drain(t, e)
+	if r := f.record(t); len(r.Trace) != 1 || r.Trace[0].EventID != "p2" {
+		t.Fatalf("new record's trace = %+v", r.Trace)
+	}
+}
+
+func TestParseCustomerKey(t *testing.T) {
+	t.Parallel()
+	for _, k := range []string{"id:c1", "email:jane@example.com", "phone:+33612345678", "ext:shopify:42", "anon:a-1"} {
+		c, err := engine.ParseCustomerKey(k)
+		if err != nil || c.Key() != k {
+			t.Errorf("%s: %+v, %v", k, c, err)
+		}
+	}
+	for _, k := range []string{"", "c1", "id:", "ext:shopify", "who:x", "email:"} {
+		if _, err := engine.ParseCustomerKey(k); err == nil {
+			t.Errorf("%q: no error", k)
+		}
+	}
+}

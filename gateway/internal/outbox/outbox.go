@@ -23,6 +23,9 @@ type Entry struct {
 	// Partition is the customer's partition: only the node that owns it
 	// delivers the message.
 	Partition int `json:"partition"`
+	// Customer is the customer's key (sdk.Customer.Key), so that erasing
+	// a customer finds their pending messages.
+	Customer string `json:"customer,omitempty"`
 	// Channel and Template name the action's channel and template blocks.
 	Channel  string `json:"channel"`
 	Template string `json:"template,omitempty"`

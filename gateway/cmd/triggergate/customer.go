@@ -1,0 +1,109 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"maps"
+	"slices"
+	"text/tabwriter"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+
+	"github.com/triggergate/triggergate/gateway/internal/cluster"
+	"github.com/triggergate/triggergate/gateway/internal/engine"
+	"github.com/triggergate/triggergate/gateway/internal/eventlog"
+)
+
+const customerUsage = `usage: triggergate customer -config PATH [-json] KEY
+       triggergate customer -config PATH erase KEY`
+
+// customerCmd shows what the gateway keeps about a customer, or erases it.
+func customerCmd(args []string, stdout, stderr io.Writer) int {
+	fs := newFlagSet("customer", stderr)
+	path := fs.String("config", "configs/gateway.hcl", "configuration file or directory")
+	asJSON := fs.Bool("json", false, "print JSON")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	rest := fs.Args()
+	erase := len(rest) == 2 && rest[0] == "erase"
+	if len(rest) != 1 && !erase {
+		fmt.Fprintln(stderr, customerUsage)
+		return 2
+	}
+	key := rest[len(rest)-1]
+	if _, err := engine.ParseCustomerKey(key); err != nil {
+		fmt.Fprintln(stderr, "triggergate customer:", err)
+		return 2
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	st, ok := connect(ctx, "customer", *path, stderr)
+	if !ok {
+		return 1
+	}
+	defer st.Close()
+
+	if erase {
+		s, err := cluster.ReadStatus(ctx, st)
+		if err != nil {
+			fmt.Fprintln(stderr, "triggergate customer:", err)
+			return 1
+		}
+		lg := eventlog.New(st, hclog.NewNullLogger(), eventlog.WithPartitions(s.Partitions))
+		defer lg.Close()
+		id, err := engine.Erase(ctx, lg, key, time.Now())
+		if err != nil {
+			fmt.Fprintln(stderr, "triggergate customer:", err)
+			return 1
+		}
+		fmt.Fprintf(stdout, "erasure of %s queued as event %s; the partition's owner applies it in order with the customer's events\n", key, id)
+		return 0
+	}
+
+	v, err := engine.ReadCustomer(ctx, st, key)
+	if errors.Is(err, engine.ErrNoCustomer) {
+		fmt.Fprintln(stderr, "triggergate customer:", err)
+		return 1
+	}
+	if err != nil {
+		fmt.Fprintln(stderr, "triggergate customer:", err)
+		return 1
+	}
+	if *asJSON {
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		_ = enc.Encode(v)
+		return 0
+	}
+	p := v.Profile
+	fmt.Fprintf(stdout, "customer %s\n", v.Key)
+	fmt.Fprintf(stdout, "  identity: id=%q email=%q phone=%q anonymous_id=%q external_ids=%v\n", p.ID, p.Email, p.Phone, p.AnonymousID, p.ExternalIDs)
+	fmt.Fprintf(stdout, "  timezone: %q  traits: %d\n", p.Timezone, len(p.Traits))
+	fmt.Fprintf(stdout, "  orders: %d  lifetime value: %.2f  first seen: %s  last seen: %s\n",
+		p.Stats.OrdersCount, p.Stats.LifetimeValue, stamp(p.Stats.FirstSeenAt), stamp(p.Stats.LastSeenAt))
+	fmt.Fprintf(stdout, "  consent: %v  suppressed: %v\n", p.Consent, v.Suppressed)
+	for _, rule := range slices.Sorted(maps.Keys(v.Timers)) {
+		for id, t := range v.Timers[rule] {
+			fmt.Fprintf(stdout, "  timer %s/%s due %s\n", rule, id, stamp(t.At))
+		}
+	}
+	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "AT\tRULE\tSTEP\tCHANNEL\tOUTCOME\tREASON\tDETAIL")
+	for _, d := range v.Trace {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", stamp(d.At), d.Rule, d.Step, d.Channel, d.Outcome, d.Reason, truncate(d.Detail, 80))
+	}
+	_ = tw.Flush()
+	return 0
+}
+
+func stamp(t time.Time) string {
+	if t.IsZero() {
+		return "-"
+	}
+	return t.UTC().Format(time.RFC3339)
+}
