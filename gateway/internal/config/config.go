@@ -41,7 +41,49 @@ const (
 	DefaultReplayWindow = 5 * time.Minute
 	// DefaultDedupeWindow is a source's dedupe_window.
 	DefaultDedupeWindow = 72 * time.Hour
+
+	// DefaultTimezone is the policy's default_timezone.
+	DefaultTimezone = "UTC"
+	// DefaultMaxTimerLateness is the policy's max_timer_lateness.
+	DefaultMaxTimerLateness = 24 * time.Hour
+	// DefaultVariantWeight is a variant's weight, and MaxVariantWeight its
+	// largest value (weights are summed when a variant is picked).
+	DefaultVariantWeight = 1
+	MaxVariantWeight     = 1_000_000
 )
+
+// The quiet_hours actions: what happens to a message due inside the window.
+const (
+	// QuietDefer sends it when the window ends; the default.
+	QuietDefer = "defer"
+	// QuietDrop does not send it.
+	QuietDrop = "drop"
+	// QuietFallback sends it now through the fallback channel.
+	QuietFallback = "fallback"
+)
+
+// DefaultRequireOptIn is the policy's require_opt_in: SMS marketing needs
+// recorded consent in most jurisdictions (TCPA, GDPR/ePrivacy). A function,
+// not a variable, so that no caller can change the default for others.
+func DefaultRequireOptIn() []string { return []string{"sms"} }
+
+// DefaultChannelKind is a channel's kind when its block sets none, from
+// its plugin: smtp reaches "email" and twilio "sms"; slack, webhook, log
+// and every other plugin (external ones included) reach a kind named after
+// the plugin. Consent, suppressions, frequency caps and quiet hours are
+// kept per kind, so that two channels reaching the same people the same
+// way (two SMTP relays) count as one; set kind on the channel block when
+// the plugin's name does not say what it reaches.
+func DefaultChannelKind(plugin string) string {
+	switch plugin {
+	case "smtp":
+		return "email"
+	case "twilio":
+		return "sms"
+	default:
+		return plugin
+	}
+}
 
 // Config is one whole configuration, merged from all its files.
 type Config struct {
@@ -59,6 +101,9 @@ type Config struct {
 	Triggers []*Trigger
 	// Plugins declare external plugin binaries, in file order.
 	Plugins []*Plugin
+	// Policy holds the rules every trigger's messages pass (DESIGN.md §6);
+	// defaults when no policy block exists.
+	Policy Policy
 
 	// BaseDir is the directory that file() and relative plugin paths are
 	// resolved against: the config file's directory, or the config
@@ -172,6 +217,12 @@ type Channel struct {
 	// ConfigRange is the config block's header, or the channel block's
 	// header when there is no config block.
 	ConfigRange hcl.Range
+	// Kind (kind) is what the channel reaches ("email", "sms", "slack",
+	// "webhook", "push", ...): consent, suppressions, policy caps and quiet
+	// hours are per kind. Default DefaultChannelKind(Plugin).
+	Kind string
+	// KindRange is the kind attribute's range, or empty when defaulted.
+	KindRange hcl.Range
 	// DeclRange is the block header.
 	DeclRange hcl.Range
 }
@@ -208,6 +259,19 @@ type Trigger struct {
 	ConfigRange hcl.Range
 	// Actions are the `action { }` blocks, at least one.
 	Actions []Action
+	// Transactional (transactional, default false) marks messages the
+	// customer expects (order confirmation, password reset): they skip
+	// consent, holdout, frequency caps and quiet hours; only suppressions
+	// and dedupe apply.
+	Transactional bool
+	// Holdout (holdout) is the share of customers, in [0, 1), who never
+	// get the trigger's messages, to measure its lift; default 0.
+	Holdout float64
+	// HoldoutRange is the holdout attribute's range, or empty when unset.
+	HoldoutRange hcl.Range
+	// FrequencyCap is the trigger's own `frequency_cap { }` block, counting
+	// its messages per customer; nil for none. Its Channel is empty.
+	FrequencyCap *FrequencyCap
 	// DeclRange is the block header.
 	DeclRange hcl.Range
 }
@@ -216,8 +280,99 @@ type Trigger struct {
 type Action struct {
 	// Channel (channel, required) names a channel block.
 	Channel string
-	// Template (template, optional) names a template block.
+	// Template (template, optional) names a template block. Empty when
+	// the action has variants: the two exclude each other.
 	Template string
+	// Variants are the `variant "name" { }` blocks of an A/B test, none or
+	// at least two; each customer gets one, picked by weight.
+	Variants []Variant
+	// DeclRange is the block header.
+	DeclRange hcl.Range
+}
+
+// Variant is a `variant "name" { }` block in an action: one arm of an A/B
+// test.
+type Variant struct {
+	// Name is the block label, unique in the action; it is recorded in
+	// the customer's decision trace and in metrics.
+	Name string
+	// Template (template, required) names a template block.
+	Template string
+	// TemplateRange is the template attribute's range.
+	TemplateRange hcl.Range
+	// Weight (weight, default 1) is the variant's share relative to the
+	// others' weights: 0 turns it off; at least one is above 0.
+	Weight int
+	// DeclRange is the block header.
+	DeclRange hcl.Range
+}
+
+// Policy is the `policy { }` block: what holds for every trigger's
+// messages, in the order of DESIGN.md §6.
+type Policy struct {
+	// RequireOptIn (require_opt_in) lists channel kinds on which a
+	// marketing message needs the customer's recorded consent; on other
+	// kinds, no recorded choice counts as consent. Default ["sms"]; an
+	// empty list is allowed.
+	RequireOptIn []string
+	// RequireOptInRange is the require_opt_in attribute's range, or empty.
+	RequireOptInRange hcl.Range
+	// DefaultTimezone (default_timezone) is the IANA name of the time zone
+	// of customers without one, for quiet hours; default "UTC".
+	DefaultTimezone string
+	// DefaultLocation is DefaultTimezone loaded; never nil.
+	DefaultLocation *time.Location
+	// DefaultTimezoneRange is the default_timezone attribute's range, or empty.
+	DefaultTimezoneRange hcl.Range
+	// MaxTimerLateness (max_timer_lateness) bounds how late a timer that
+	// came due while the gateway was down may fire on recovery; a later
+	// one is skipped, so nobody gets last week's reminder. Default 24h.
+	MaxTimerLateness time.Duration
+	// MaxTimerLatenessRange is the max_timer_lateness attribute's range, or empty.
+	MaxTimerLatenessRange hcl.Range
+	// FrequencyCaps are the `frequency_cap "kind or channel" { }` blocks,
+	// in file order, one per label: marketing messages per customer across
+	// triggers.
+	FrequencyCaps []FrequencyCap
+	// QuietHours is the `quiet_hours { }` block; nil when there is none.
+	QuietHours *QuietHours
+	// DeclRange is the policy block's header, or empty when there is no block.
+	DeclRange hcl.Range
+}
+
+// FrequencyCap is a `frequency_cap { }` block: at most Max messages to one
+// customer in any Per.
+type FrequencyCap struct {
+	// Channel is the label of a policy cap: a channel kind ("email") or a
+	// channel name, matched against both. Empty on a trigger's cap.
+	Channel string
+	// Max (max, required) is at least 1.
+	Max int
+	// Per (per, required) is the sliding window, above zero.
+	Per time.Duration
+	// DeclRange is the block header.
+	DeclRange hcl.Range
+}
+
+// QuietHours is the policy's `quiet_hours { }` block: a daily window, in
+// each customer's local time, in which marketing messages are not sent.
+type QuietHours struct {
+	// Start (start, "HH:MM") is when the window opens, since local midnight.
+	Start time.Duration
+	// End (end, "HH:MM") is when it closes, since local midnight; before
+	// Start when the window spans midnight ("21:00" to "08:00"). Never
+	// equal to Start.
+	End time.Duration
+	// Action (action) is QuietDefer (default), QuietDrop or QuietFallback.
+	Action string
+	// Fallback (fallback) names the channel block used instead, set
+	// exactly when Action is QuietFallback.
+	Fallback string
+	// FallbackRange is the fallback attribute's range, or empty.
+	FallbackRange hcl.Range
+	// Channels (channels) are the channel kinds the window applies to;
+	// empty means every kind.
+	Channels []string
 	// DeclRange is the block header.
 	DeclRange hcl.Range
 }

@@ -14,6 +14,8 @@ func FuzzLoadFiles(f *testing.F) {
 	for _, seed := range []string{
 		fullConfig,
 		journeyHCL,
+		policyConfig,
+		"policy {\n  quiet_hours {\n    start = \"9:0\"\n    end = 1.5\n    fallback = \"x\"\n  }\n  frequency_cap \"\" { max = \"a\" }\n}",
 		"",
 		"gateway {\n  listen = \n}",
 		"store {\n  embedded = false\n}",

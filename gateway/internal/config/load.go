@@ -21,6 +21,7 @@ import (
 
 // The gohcl shapes of the files. They keep attribute ranges for checks
 // that gohcl cannot do, and pointers where "unset" differs from zero.
+// Checks after decoding skip what gohcl already reported (see decoded).
 type (
 	fileHCL struct {
 		Gateways  []*gatewayHCL  `hcl:"gateway,block"`
@@ -30,6 +31,7 @@ type (
 		Templates []*templateHCL `hcl:"template,block"`
 		Triggers  []*triggerHCL  `hcl:"trigger,block"`
 		Plugins   []*pluginHCL   `hcl:"plugin,block"`
+		Policies  []*policyHCL   `hcl:"policy,block"`
 	}
 	gatewayHCL struct {
 		Listen               *string   `hcl:"listen,optional"`
@@ -92,6 +94,8 @@ type (
 		NameRange   hcl.Range    `hcl:"name,label_range"`
 		Plugin      string       `hcl:"plugin"`
 		PluginRange hcl.Range    `hcl:"plugin,attr_range"`
+		Kind        *string      `hcl:"kind,optional"`
+		KindRange   hcl.Range    `hcl:"kind,attr_range"`
 		Configs     []*configHCL `hcl:"config,block"`
 		DefRange    hcl.Range    `hcl:",def_range"`
 	}
@@ -114,13 +118,70 @@ type (
 		PluginRange hcl.Range    `hcl:"plugin,attr_range"`
 		Configs     []*configHCL `hcl:"config,block"`
 		Actions     []*actionHCL `hcl:"action,block"`
-		DefRange    hcl.Range    `hcl:",def_range"`
+		// Policy settings (DESIGN.md §6).
+		Transactional *bool     `hcl:"transactional,optional"`
+		Holdout       *float64  `hcl:"holdout,optional"`
+		HoldoutRange  hcl.Range `hcl:"holdout,attr_range"`
+		Caps          []*capHCL `hcl:"frequency_cap,block"`
+		DefRange      hcl.Range `hcl:",def_range"`
 	}
 	actionHCL struct {
-		Channel       string    `hcl:"channel"`
-		ChannelRange  hcl.Range `hcl:"channel,attr_range"`
-		Template      string    `hcl:"template,optional"`
+		Channel       string        `hcl:"channel"`
+		ChannelRange  hcl.Range     `hcl:"channel,attr_range"`
+		Template      string        `hcl:"template,optional"`
+		TemplateRange hcl.Range     `hcl:"template,attr_range"`
+		Variants      []*variantHCL `hcl:"variant,block"`
+		DefRange      hcl.Range     `hcl:",def_range"`
+	}
+	variantHCL struct {
+		Name          string    `hcl:"name,label"`
+		NameRange     hcl.Range `hcl:"name,label_range"`
+		Template      string    `hcl:"template"`
 		TemplateRange hcl.Range `hcl:"template,attr_range"`
+		Weight        *int      `hcl:"weight,optional"`
+		WeightRange   hcl.Range `hcl:"weight,attr_range"`
+		DefRange      hcl.Range `hcl:",def_range"`
+	}
+	policyHCL struct {
+		RequireOptIn          *[]string        `hcl:"require_opt_in,optional"`
+		RequireOptInRange     hcl.Range        `hcl:"require_opt_in,attr_range"`
+		DefaultTimezone       *string          `hcl:"default_timezone,optional"`
+		DefaultTimezoneRange  hcl.Range        `hcl:"default_timezone,attr_range"`
+		MaxTimerLateness      *string          `hcl:"max_timer_lateness,optional"`
+		MaxTimerLatenessRange hcl.Range        `hcl:"max_timer_lateness,attr_range"`
+		Caps                  []*policyCapHCL  `hcl:"frequency_cap,block"`
+		QuietHours            []*quietHoursHCL `hcl:"quiet_hours,block"`
+		DefRange              hcl.Range        `hcl:",def_range"`
+	}
+	// policyCapHCL is a policy's frequency_cap, labelled with a channel
+	// kind or name; capHCL is a trigger's, without a label.
+	policyCapHCL struct {
+		Channel      string    `hcl:"channel,label"`
+		ChannelRange hcl.Range `hcl:"channel,label_range"`
+		Max          int       `hcl:"max"`
+		MaxRange     hcl.Range `hcl:"max,attr_range"`
+		Per          string    `hcl:"per"`
+		PerRange     hcl.Range `hcl:"per,attr_range"`
+		DefRange     hcl.Range `hcl:",def_range"`
+	}
+	capHCL struct {
+		Max      int       `hcl:"max"`
+		MaxRange hcl.Range `hcl:"max,attr_range"`
+		Per      string    `hcl:"per"`
+		PerRange hcl.Range `hcl:"per,attr_range"`
+		DefRange hcl.Range `hcl:",def_range"`
+	}
+	quietHoursHCL struct {
+		Start         string    `hcl:"start"`
+		StartRange    hcl.Range `hcl:"start,attr_range"`
+		End           string    `hcl:"end"`
+		EndRange      hcl.Range `hcl:"end,attr_range"`
+		Action        *string   `hcl:"action,optional"`
+		ActionRange   hcl.Range `hcl:"action,attr_range"`
+		Fallback      *string   `hcl:"fallback,optional"`
+		FallbackRange hcl.Range `hcl:"fallback,attr_range"`
+		Channels      []string  `hcl:"channels,optional"`
+		ChannelsRange hcl.Range `hcl:"channels,attr_range"`
 		DefRange      hcl.Range `hcl:",def_range"`
 	}
 	pluginHCL struct {
@@ -200,6 +261,7 @@ func emptyConfig(baseDir string) *Config {
 	c := &Config{BaseDir: baseDir, Files: map[string]*hcl.File{}}
 	c.Gateway = defaultGateway()
 	c.Store = defaultStore()
+	c.Policy = defaultPolicy()
 	return c
 }
 
@@ -258,6 +320,7 @@ func LoadFiles(files map[string][]byte, baseDir string) (*Config, hcl.Diagnostic
 		all.Templates = append(all.Templates, fh.Templates...)
 		all.Triggers = append(all.Triggers, fh.Triggers...)
 		all.Plugins = append(all.Plugins, fh.Plugins...)
+		all.Policies = append(all.Policies, fh.Policies...)
 	}
 	cfg.Files = parser.Files()
 
@@ -267,6 +330,7 @@ func LoadFiles(files map[string][]byte, baseDir string) (*Config, hcl.Diagnostic
 	l.channels(all.Channels)
 	l.templates(all.Templates)
 	l.plugins(all.Plugins)
+	l.policy(all.Policies, all.Channels)                  // after channels: it refers to their names and kinds
 	l.triggers(all.Triggers, all.Channels, all.Templates) // last: actions refer to channels and templates
 	return cfg, l.diags
 }
@@ -602,10 +666,19 @@ func (l *loader) channels(blocks []*channelHCL) {
 			continue
 		}
 		body, rng := l.pluginConfig("channel", c.Name, c.Configs, c.DefRange)
-		l.cfg.Channels = append(l.cfg.Channels, &Channel{
+		out := &Channel{
 			Name: c.Name, Plugin: c.Plugin, PluginRange: c.PluginRange,
-			Config: body, ConfigRange: rng, DeclRange: c.DefRange,
-		})
+			Config: body, ConfigRange: rng, Kind: DefaultChannelKind(c.Plugin), DeclRange: c.DefRange,
+		}
+		if c.Kind != nil {
+			if !validName(*c.Kind) {
+				l.errorf(c.KindRange, "Invalid channel kind",
+					"The kind of channel %q says what it reaches, such as \"email\", \"sms\" or \"push\": a lower-case name matching ^[a-z][a-z0-9_-]{0,63}$; got %q.", c.Name, *c.Kind)
+			} else {
+				out.Kind, out.KindRange = *c.Kind, c.KindRange
+			}
+		}
+		l.cfg.Channels = append(l.cfg.Channels, out)
 	}
 }
 
@@ -684,6 +757,7 @@ func (l *loader) triggers(blocks []*triggerHCL, declChannels []*channelHCL, decl
 			Name: t.Name, Plugin: t.Plugin, PluginRange: t.PluginRange,
 			Config: body, ConfigRange: rng, DeclRange: t.DefRange,
 		}
+		l.triggerPolicy(t, out)
 		if len(t.Actions) == 0 {
 			l.errorf(t.DefRange, "Missing action",
 				"The trigger %q has no action block. Add at least one, e.g. action { channel = \"email\" }.", t.Name)
@@ -697,7 +771,9 @@ func (l *loader) triggers(blocks []*triggerHCL, declChannels []*channelHCL, decl
 				l.errorf(a.TemplateRange, "Unknown template",
 					"No template %q is defined. %s", a.Template, known("template", templates))
 			}
-			out.Actions = append(out.Actions, Action{Channel: a.Channel, Template: a.Template, DeclRange: a.DefRange})
+			out.Actions = append(out.Actions, Action{
+				Channel: a.Channel, Template: a.Template, Variants: l.variants(a, templates), DeclRange: a.DefRange,
+			})
 		}
 		l.cfg.Triggers = append(l.cfg.Triggers, out)
 	}

@@ -1,9 +1,11 @@
 package config
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -490,5 +492,428 @@ func TestPartitions(t *testing.T) {
 	noErrors(t, diags)
 	if cfg.Gateway.Partitions != DefaultPartitions {
 		t.Errorf("default partitions = %d, want %d", cfg.Gateway.Partitions, DefaultPartitions)
+	}
+}
+
+const policyConfig = `
+channel "email" {
+  plugin = "smtp"
+}
+
+channel "sms" {
+  plugin = "twilio"
+}
+
+channel "ops" {
+  plugin = "webhook"
+  kind   = "slack"
+}
+
+template "a" {
+  text = "a"
+}
+
+template "b" {
+  text = "b"
+}
+
+policy {
+  require_opt_in     = ["sms", "email"]
+  default_timezone   = "Europe/Paris"
+  max_timer_lateness = "7d"
+
+  frequency_cap "email" {
+    max = 3
+    per = "7d"
+  }
+
+  frequency_cap "ops" {
+    max = 10
+    per = "1h"
+  }
+
+  quiet_hours {
+    start    = "21:00"
+    end      = "08:30"
+    action   = "fallback"
+    fallback = "ops"
+    channels = ["email", "sms"]
+  }
+}
+
+trigger "promo" {
+  plugin  = "event"
+  holdout = 0.1
+  action {
+    channel = "email"
+    variant "short" {
+      template = "a"
+    }
+    variant "long" {
+      template = "b"
+      weight   = 3
+    }
+  }
+  frequency_cap {
+    max = 1
+    per = "48h"
+  }
+}
+
+trigger "receipt" {
+  plugin        = "event"
+  transactional = true
+  action {
+    channel  = "email"
+    template = "a"
+  }
+}
+`
+
+func TestLoadPolicy(t *testing.T) {
+	t.Parallel()
+	cfg, diags := LoadFiles(one(policyConfig), ".")
+	noErrors(t, diags)
+	if len(diags) > 0 {
+		t.Errorf("unexpected warnings:\n%s", listDiags(diags))
+	}
+
+	p := cfg.Policy
+	paris, err := time.LoadLocation("Europe/Paris")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(p.RequireOptIn, []string{"sms", "email"}) || p.DefaultTimezone != "Europe/Paris" ||
+		p.DefaultLocation.String() != paris.String() || p.MaxTimerLateness != 7*24*time.Hour {
+		t.Errorf("policy = %+v", p)
+	}
+	for name, r := range map[string]struct {
+		rng  hcl.Range
+		line int
+	}{
+		"DeclRange": {p.DeclRange, 23}, "RequireOptInRange": {p.RequireOptInRange, 24},
+		"DefaultTimezoneRange": {p.DefaultTimezoneRange, 25}, "MaxTimerLatenessRange": {p.MaxTimerLatenessRange, 26},
+	} {
+		if r.rng.Filename != "a.hcl" || r.rng.Start.Line != r.line {
+			t.Errorf("%s = %s, want a.hcl:%d", name, r.rng, r.line)
+		}
+	}
+	wantCaps := []FrequencyCap{
+		{Channel: "email", Max: 3, Per: 7 * 24 * time.Hour},
+		{Channel: "ops", Max: 10, Per: time.Hour},
+	}
+	gotCaps := slices.Clone(p.FrequencyCaps)
+	for i := range gotCaps {
+		gotCaps[i].DeclRange = hcl.Range{}
+	}
+	if !reflect.DeepEqual(gotCaps, wantCaps) || p.FrequencyCaps[1].DeclRange.Start.Line != 33 {
+		t.Errorf("caps = %+v, want %+v at lines 28 and 33", p.FrequencyCaps, wantCaps)
+	}
+	q := p.QuietHours
+	if q == nil {
+		t.Fatal("no quiet hours")
+	}
+	wantQuiet := QuietHours{
+		Start: 21 * time.Hour, End: 8*time.Hour + 30*time.Minute, Action: QuietFallback, Fallback: "ops",
+		Channels: []string{"email", "sms"}, FallbackRange: q.FallbackRange, DeclRange: q.DeclRange,
+	}
+	if !reflect.DeepEqual(*q, wantQuiet) || q.DeclRange.Start.Line != 38 || q.FallbackRange.Start.Line != 42 {
+		t.Errorf("quiet hours = %+v, want %+v", *q, wantQuiet)
+	}
+
+	kinds := map[string]string{}
+	for _, c := range cfg.Channels {
+		kinds[c.Name] = c.Kind
+	}
+	if want := map[string]string{"email": "email", "sms": "sms", "ops": "slack"}; !reflect.DeepEqual(kinds, want) {
+		t.Errorf("channel kinds = %v, want %v", kinds, want)
+	}
+	if cfg.Channels[0].KindRange != (hcl.Range{}) || cfg.Channels[2].KindRange.Start.Line != 12 {
+		t.Errorf("kind ranges = %s, %s", cfg.Channels[0].KindRange, cfg.Channels[2].KindRange)
+	}
+
+	if len(cfg.Triggers) != 2 {
+		t.Fatalf("got %d triggers, want 2", len(cfg.Triggers))
+	}
+	promo, receipt := cfg.Triggers[0], cfg.Triggers[1]
+	if promo.Transactional || promo.Holdout != 0.1 || promo.HoldoutRange.Start.Line != 49 {
+		t.Errorf("promo = %+v", promo)
+	}
+	if fc := promo.FrequencyCap; fc == nil || fc.Channel != "" || fc.Max != 1 || fc.Per != 48*time.Hour || fc.DeclRange.Start.Line != 60 {
+		t.Errorf("promo cap = %+v", fc)
+	}
+	a := promo.Actions[0]
+	gotVariants := slices.Clone(a.Variants)
+	for i := range gotVariants {
+		gotVariants[i].TemplateRange, gotVariants[i].DeclRange = hcl.Range{}, hcl.Range{}
+	}
+	if want := []Variant{{Name: "short", Template: "a", Weight: 1}, {Name: "long", Template: "b", Weight: 3}}; a.Template != "" || !reflect.DeepEqual(gotVariants, want) {
+		t.Errorf("variants = %+v, want %+v", a.Variants, want)
+	}
+	if a.Variants[1].DeclRange.Start.Line != 55 || a.Variants[1].TemplateRange.Start.Line != 56 {
+		t.Errorf("variant ranges = %s, %s", a.Variants[1].DeclRange, a.Variants[1].TemplateRange)
+	}
+	if !receipt.Transactional || receipt.Holdout != 0 || receipt.FrequencyCap != nil ||
+		receipt.Actions[0].Template != "a" || receipt.Actions[0].Variants != nil {
+		t.Errorf("receipt = %+v", receipt)
+	}
+}
+
+func TestLoadPolicyDefaults(t *testing.T) {
+	t.Parallel()
+	for name, src := range map[string]string{
+		"no policy block":    "",
+		"empty policy block": "policy {\n}\n",
+	} {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			cfg, diags := LoadFiles(one(src), ".")
+			noErrors(t, diags)
+			p := cfg.Policy
+			p.DeclRange = hcl.Range{}
+			want := Policy{RequireOptIn: []string{"sms"}, DefaultTimezone: "UTC", DefaultLocation: time.UTC, MaxTimerLateness: 24 * time.Hour}
+			if !reflect.DeepEqual(p, want) {
+				t.Errorf("policy = %+v, want %+v", p, want)
+			}
+		})
+	}
+
+	t.Run("explicit empty require_opt_in", func(t *testing.T) {
+		t.Parallel()
+		cfg, diags := LoadFiles(one("policy {\n  require_opt_in = []\n}\n"), ".")
+		noErrors(t, diags)
+		if got := cfg.Policy.RequireOptIn; got == nil || len(got) != 0 {
+			t.Errorf("require_opt_in = %#v, want empty", got)
+		}
+	})
+
+	t.Run("quiet hours and trigger defaults", func(t *testing.T) {
+		t.Parallel()
+		cfg, diags := LoadFiles(one(`channel "email" {
+  plugin = "smtp"
+}
+policy {
+  quiet_hours {
+    start = "00:00"
+    end   = "23:59"
+  }
+}
+trigger "t" {
+  plugin = "event"
+  action { channel = "email" }
+}
+`), ".")
+		noErrors(t, diags)
+		q := cfg.Policy.QuietHours
+		if q == nil || q.Start != 0 || q.End != 23*time.Hour+59*time.Minute || q.Action != QuietDefer || q.Fallback != "" || q.Channels != nil {
+			t.Errorf("quiet hours = %+v", q)
+		}
+		tr := cfg.Triggers[0]
+		if tr.Transactional || tr.Holdout != 0 || tr.HoldoutRange != (hcl.Range{}) || tr.FrequencyCap != nil || tr.Actions[0].Variants != nil {
+			t.Errorf("trigger = %+v", tr)
+		}
+	})
+}
+
+func TestChannelKind(t *testing.T) {
+	t.Parallel()
+	tests := []struct{ plugin, kind, want string }{
+		{plugin: "smtp", want: "email"},
+		{plugin: "twilio", want: "sms"},
+		{plugin: "slack", want: "slack"},
+		{plugin: "webhook", want: "webhook"},
+		{plugin: "log", want: "log"},
+		{plugin: "crm-sync", want: "crm-sync"},
+		{plugin: "smtp", kind: "push", want: "push"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.plugin+"/"+tt.kind, func(t *testing.T) {
+			t.Parallel()
+			if tt.kind == "" {
+				if got := DefaultChannelKind(tt.plugin); got != tt.want {
+					t.Errorf("DefaultChannelKind(%q) = %q, want %q", tt.plugin, got, tt.want)
+				}
+			}
+			src := "channel \"c\" {\n  plugin = \"" + tt.plugin + "\"\n"
+			if tt.kind != "" {
+				src += "  kind = \"" + tt.kind + "\"\n"
+			}
+			cfg, diags := LoadFiles(one(src+"}\n"), ".")
+			noErrors(t, diags)
+			if got := cfg.Channels[0].Kind; got != tt.want {
+				t.Errorf("kind = %q, want %q", got, tt.want)
+			}
+		})
+	}
+}
+
+// policyBase defines two channels (email: smtp, sms: twilio) and two
+// templates (a, b) on lines 1 to 12; what follows starts on line 13.
+const policyBase = "channel \"email\" {\n  plugin = \"smtp\"\n}\nchannel \"sms\" {\n  plugin = \"twilio\"\n}\n" +
+	"template \"a\" {\n  text = \"a\"\n}\ntemplate \"b\" {\n  text = \"b\"\n}\n"
+
+// inPolicy puts body in a policy block: its first line is line 14.
+func inPolicy(body string) string { return policyBase + "policy {\n" + body + "}\n" }
+
+// inQuiet puts body in a policy's quiet_hours block: its first line is line 15.
+func inQuiet(body string) string { return inPolicy("  quiet_hours {\n" + body + "  }\n") }
+
+// inTrigger puts body in a trigger with one action: its first line is line 16.
+func inTrigger(body string) string {
+	return policyBase + "trigger \"t\" {\n  plugin = \"event\"\n  action { channel = \"email\" }\n" + body + "}\n"
+}
+
+// inAction puts body in a trigger's action block: its first line is line 17.
+func inAction(body string) string {
+	return policyBase + "trigger \"t\" {\n  plugin = \"event\"\n  action {\n    channel = \"email\"\n" + body + "  }\n}\n"
+}
+
+func TestLoadPolicyErrors(t *testing.T) {
+	t.Parallel()
+	const twoVariants = "    variant \"x\" {\n      template = \"a\"\n    }\n    variant \"y\" {\n      template = \"b\"\n    }\n"
+	tests := []struct {
+		name string
+		src  string
+		text string // in the summary or detail
+		at   string // file:line of the subject
+	}{
+		// policy
+		{"two policies", "policy {}\n\npolicy {}\n", "Only one policy block is allowed; the first is at a.hcl:1", "a.hcl:3"},
+		{"unknown policy attribute", inPolicy("  opt_in = [\"sms\"]\n"), `An argument named "opt_in" is not expected here`, "a.hcl:14"},
+		{"invalid opt-in kind", inPolicy("  require_opt_in = [\"SMS\"]\n"), `The require_opt_in attribute lists channel kinds such as "email" or "sms", which match ^[a-z][a-z0-9_-]{0,63}$; got "SMS"`, "a.hcl:14"},
+		{"unknown timezone", inPolicy("  default_timezone = \"Europe/Pariss\"\n"), `IANA time zone name such as "Europe/Paris" or "America/New_York"; "Europe/Pariss" is not one`, "a.hcl:14"},
+		{"local timezone", inPolicy("  default_timezone = \"Local\"\n"), `got "Local", which depends on the host`, "a.hcl:14"},
+		{"empty timezone", inPolicy("\n  default_timezone = \"\"\n"), `got "", which depends on the host`, "a.hcl:15"},
+		{"bad timer lateness", inPolicy("  max_timer_lateness = \"a day\"\n"), `The max_timer_lateness attribute: invalid duration "a day"`, "a.hcl:14"},
+		{"zero timer lateness", inPolicy("  max_timer_lateness = \"0d\"\n"), "The max_timer_lateness attribute must be longer than zero", "a.hcl:14"},
+
+		// policy frequency caps
+		{"invalid cap label", inPolicy("  frequency_cap \"E-mail\" {\n    max = 1\n    per = \"1d\"\n  }\n"),
+			`The frequency_cap label is a channel kind (such as "email") or a channel name, which match ^[a-z][a-z0-9_-]{0,63}$; got "E-mail"`, "a.hcl:14"},
+		{"duplicate cap", inPolicy("  frequency_cap \"email\" {\n    max = 1\n    per = \"1d\"\n  }\n  frequency_cap \"email\" {\n    max = 2\n    per = \"1d\"\n  }\n"),
+			`Duplicate frequency_cap "email": A frequency_cap for "email" is already defined at a.hcl:14`, "a.hcl:18"},
+		{"cap max zero", inPolicy("  frequency_cap \"email\" {\n    max = 0\n    per = \"1d\"\n  }\n"),
+			"The max attribute is how many messages a customer may get per window, at least 1; got 0", "a.hcl:15"},
+		{"cap max fraction", inPolicy("  frequency_cap \"email\" {\n    max = 1.5\n    per = \"1d\"\n  }\n"), "Unsuitable value type", "a.hcl:15"},
+		{"cap per zero", inPolicy("  frequency_cap \"email\" {\n    max = 1\n    per = \"0s\"\n  }\n"), "The per attribute must be longer than zero", "a.hcl:16"},
+		{"cap per invalid", inPolicy("  frequency_cap \"email\" {\n    max = 1\n    per = \"weekly\"\n  }\n"), `The per attribute: invalid duration "weekly"`, "a.hcl:16"},
+		{"cap without max", inPolicy("  frequency_cap \"email\" {\n    per = \"1d\"\n  }\n"), `The argument "max" is required`, "a.hcl:14"},
+		{"cap without label", inPolicy("  frequency_cap {\n    max = 1\n    per = \"1d\"\n  }\n"), "Missing channel for frequency_cap", "a.hcl:14"},
+
+		// quiet hours
+		{"two quiet hours", inPolicy("  quiet_hours {\n    start = \"21:00\"\n    end = \"08:00\"\n  }\n  quiet_hours {\n    start = \"22:00\"\n    end = \"07:00\"\n  }\n"),
+			"Only one quiet_hours block is allowed; the first is at a.hcl:14", "a.hcl:18"},
+		{"quiet start not a time", inQuiet("    start = \"9pm\"\n    end = \"08:00\"\n"), `The start attribute is a time of day as HH:MM, from "00:00" to "23:59", such as "21:00"; got "9pm"`, "a.hcl:15"},
+		{"quiet start 24:00", inQuiet("    start = \"24:00\"\n    end = \"08:00\"\n"), `got "24:00"`, "a.hcl:15"},
+		{"quiet start one digit", inQuiet("    start = \"9:00\"\n    end = \"08:00\"\n"), `got "9:00"`, "a.hcl:15"},
+		{"quiet end minutes", inQuiet("    start = \"21:00\"\n    end = \"08:60\"\n"), `The end attribute is a time of day as HH:MM, from "00:00" to "23:59", such as "08:00"; got "08:60"`, "a.hcl:16"},
+		{"quiet end signed", inQuiet("    start = \"21:00\"\n    end = \"+8:00\"\n"), `got "+8:00"`, "a.hcl:16"},
+		{"quiet start equals end", inQuiet("    start = \"21:00\"\n    end = \"21:00\"\n"), `Empty quiet hours: The quiet_hours start and end are both "21:00"`, "a.hcl:16"},
+		{"quiet without end", inQuiet("    start = \"21:00\"\n"), `The argument "end" is required`, "a.hcl:14"},
+		{"quiet bad action", inQuiet("    start = \"21:00\"\n    end = \"08:00\"\n    action = \"delay\"\n"),
+			`The action attribute must be "defer" (send when quiet hours end), "drop" or "fallback" (send through the fallback channel); got "delay"`, "a.hcl:17"},
+		{"quiet fallback missing", inQuiet("    start = \"21:00\"\n    end = \"08:00\"\n    action = \"fallback\"\n"),
+			"Missing fallback: With action = \"fallback\"", "a.hcl:17"},
+		{"quiet fallback without action", inQuiet("    start = \"21:00\"\n    end = \"08:00\"\n    fallback = \"sms\"\n"),
+			`The fallback attribute is used only with action = "fallback", and the action is "defer"`, "a.hcl:17"},
+		{"quiet fallback with drop", inQuiet("    start = \"21:00\"\n    end = \"08:00\"\n    action = \"drop\"\n    fallback = \"sms\"\n"),
+			`and the action is "drop"`, "a.hcl:18"},
+		{"quiet fallback unknown", inQuiet("    start = \"21:00\"\n    end = \"08:00\"\n    action = \"fallback\"\n    fallback = \"text\"\n    channels = [\"email\"]\n"),
+			`Unknown channel: No channel "text" is defined. Defined channels: "email", "sms"`, "a.hcl:18"},
+		{"quiet fallback itself quiet", inQuiet("    start = \"21:00\"\n    end = \"08:00\"\n    action = \"fallback\"\n    fallback = \"sms\"\n"),
+			`The fallback channel "sms" has kind "sms", which these quiet hours also cover`, "a.hcl:18"},
+		{"quiet fallback listed kind", inQuiet("    start = \"21:00\"\n    end = \"08:00\"\n    action = \"fallback\"\n    fallback = \"sms\"\n    channels = [\"sms\", \"email\"]\n"),
+			`Fallback channel in quiet hours`, "a.hcl:18"},
+		{"quiet empty channels", inQuiet("    start = \"21:00\"\n    end = \"08:00\"\n    channels = []\n"),
+			"The channels list is empty. Leave it out for quiet hours on every channel kind", "a.hcl:17"},
+		{"quiet invalid channels", inQuiet("    start = \"21:00\"\n    end = \"08:00\"\n    channels = [\"email\", \"\"]\n"),
+			`The channels attribute lists channel kinds such as "email" or "sms", which match ^[a-z][a-z0-9_-]{0,63}$; got ""`, "a.hcl:17"},
+
+		// trigger policy settings
+		{"holdout one", inTrigger("  holdout = 1\n"), "The holdout attribute is the share of customers who never get the trigger's messages, at least 0 and below 1 (0.1 for 10%); got 1", "a.hcl:16"},
+		{"holdout negative", inTrigger("  holdout = -0.1\n"), "got -0.1", "a.hcl:16"},
+		{"holdout string", inTrigger("  holdout = \"10%\"\n"), "Unsuitable value type", "a.hcl:16"},
+		{"holdout on transactional", inTrigger("  transactional = true\n  holdout = 0.2\n"),
+			`The trigger "t" is transactional, and transactional messages are never held out`, "a.hcl:17"},
+		{"cap on transactional", inTrigger("  transactional = true\n  frequency_cap {\n    max = 1\n    per = \"1d\"\n  }\n"),
+			`The trigger "t" is transactional, and transactional messages are never capped`, "a.hcl:17"},
+		{"two trigger caps", inTrigger("  frequency_cap {\n    max = 1\n    per = \"1d\"\n  }\n  frequency_cap {\n    max = 2\n    per = \"7d\"\n  }\n"),
+			"Only one frequency_cap block is allowed; the first is at a.hcl:16", "a.hcl:20"},
+		{"trigger cap max", inTrigger("  frequency_cap {\n    max = -1\n    per = \"1d\"\n  }\n"), "at least 1; got -1", "a.hcl:17"},
+		{"trigger cap per", inTrigger("  frequency_cap {\n    max = 1\n    per = \"-1h\"\n  }\n"), `The per attribute: invalid duration "-1h"`, "a.hcl:18"},
+		{"trigger cap labelled", inTrigger("  frequency_cap \"email\" {\n    max = 1\n    per = \"1d\"\n  }\n"), "Extraneous label for frequency_cap", "a.hcl:16"},
+
+		// variants
+		{"variant unknown template", inAction("    variant \"x\" {\n      template = \"a\"\n    }\n    variant \"y\" {\n      template = \"c\"\n    }\n"),
+			`Unknown template: No template "c" is defined. Defined templates: "a", "b"`, "a.hcl:21"},
+		{"variant without template", inAction("    variant \"x\" {\n      template = \"a\"\n    }\n    variant \"y\" {\n      weight = 2\n    }\n"),
+			`The argument "template" is required`, "a.hcl:20"},
+		{"template and variants", inAction("    template = \"a\"\n" + twoVariants),
+			"The action sets template and also has variant blocks (the first at a.hcl:18)", "a.hcl:17"},
+		{"single variant", inAction("\n    variant \"x\" {\n      template = \"b\"\n    }\n"),
+			`An A/B test needs at least two variant blocks. With one, set template on the action instead`, "a.hcl:18"},
+		{"duplicate variant", inAction("    variant \"x\" {\n      template = \"a\"\n    }\n    variant \"x\" {\n      template = \"b\"\n    }\n"),
+			`A variant named "x" is already defined at a.hcl:17`, "a.hcl:20"},
+		{"invalid variant name", inAction("    variant \"A\" {\n      template = \"a\"\n    }\n    variant \"b\" {\n      template = \"b\"\n    }\n"),
+			`The variant name "A" is not valid`, "a.hcl:17"},
+		{"negative weight", inAction("    variant \"x\" {\n      template = \"a\"\n      weight = -1\n    }\n    variant \"y\" {\n      template = \"b\"\n    }\n"),
+			"The weight attribute is the variant's share relative to the others', from 0 (off) to 1000000; got -1", "a.hcl:19"},
+		{"huge weight", inAction("    variant \"x\" {\n      template = \"a\"\n      weight = 1000001\n    }\n    variant \"y\" {\n      template = \"b\"\n    }\n"),
+			"got 1000001", "a.hcl:19"},
+		{"fractional weight", inAction("    variant \"x\" {\n      template = \"a\"\n      weight = 1.5\n    }\n    variant \"y\" {\n      template = \"b\"\n    }\n"),
+			"value must be a whole number", "a.hcl:19"},
+		{"all weights zero", inAction("    variant \"x\" {\n      template = \"a\"\n      weight = 0\n    }\n    variant \"y\" {\n      template = \"b\"\n      weight = 0\n    }\n"),
+			"Every variant of this action has weight 0, so none would be sent", "a.hcl:15"},
+
+		// channel kind
+		{"invalid channel kind", "channel \"c\" {\n  plugin = \"smtp\"\n  kind = \"E-Mail\"\n}\n",
+			`The kind of channel "c" says what it reaches, such as "email", "sms" or "push": a lower-case name matching ^[a-z][a-z0-9_-]{0,63}$; got "E-Mail"`, "a.hcl:3"},
+		{"empty channel kind", "channel \"c\" {\n  plugin = \"smtp\"\n\n  kind = \"\"\n}\n", "Invalid channel kind", "a.hcl:4"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			cfg, diags := LoadFiles(one(tt.src), t.TempDir())
+			if cfg == nil {
+				t.Fatal("LoadFiles returned a nil config")
+			}
+			wantDiag(t, diags, tt.text, tt.at)
+			if len(diags) != 1 {
+				t.Errorf("got %d diagnostics, want 1 (a mistake is reported once):\n%s", len(diags), listDiags(diags))
+			}
+		})
+	}
+}
+
+func TestLoadPolicyWarnings(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name string
+		src  string
+		text string
+		at   string
+	}{
+		{"cap matching no channel", inPolicy("  frequency_cap \"emails\" {\n    max = 1\n    per = \"1d\"\n  }\n"),
+			`No channel is named "emails" or has that kind, so this cap counts nothing. Channel kinds in use: "email", "sms"`, "a.hcl:14"},
+		{"opt-in kind not in use", inPolicy("  require_opt_in = [\"smss\"]\n"),
+			`The require_opt_in attribute lists "smss", but no channel has that kind`, "a.hcl:14"},
+		{"quiet kind not in use", inQuiet("    start = \"21:00\"\n    end = \"08:00\"\n    channels = [\"push\"]\n"),
+			`The channels attribute lists "push", but no channel has that kind`, "a.hcl:17"},
+		{"no channels", "policy {\n  require_opt_in = [\"sms\"]\n}\n", "No channel is defined yet", "a.hcl:2"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			_, diags := LoadFiles(one(tt.src), ".")
+			noErrors(t, diags)
+			if len(diags) != 1 {
+				t.Fatalf("got %d diagnostics, want 1 warning:\n%s", len(diags), listDiags(diags))
+			}
+			d := diags[0]
+			if d.Severity != hcl.DiagWarning || !strings.Contains(d.Detail, tt.text) || d.Subject == nil ||
+				fmt.Sprintf("%s:%d", d.Subject.Filename, d.Subject.Start.Line) != tt.at {
+				t.Errorf("got %s, want a warning at %s containing %q", listDiags(diags), tt.at, tt.text)
+			}
+		})
 	}
 }
