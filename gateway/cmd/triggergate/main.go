@@ -15,6 +15,7 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+	_ "time/tzdata" // customers' timezones resolve on hosts without zone files
 
 	"github.com/hashicorp/go-hclog"
 	"github.com/hashicorp/hcl/v2"

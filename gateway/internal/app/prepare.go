@@ -14,6 +14,7 @@ import (
 	"github.com/triggergate/triggergate/gateway/internal/engine"
 	"github.com/triggergate/triggergate/gateway/internal/ingest"
 	"github.com/triggergate/triggergate/gateway/internal/pluginhost"
+	"github.com/triggergate/triggergate/gateway/internal/policy"
 	"github.com/triggergate/triggergate/gateway/internal/render"
 	"github.com/triggergate/triggergate/gateway/internal/source"
 	"github.com/triggergate/triggergate/gateway/internal/source/kinds"
@@ -27,6 +28,10 @@ type Plan struct {
 	Rules     []engine.Rule
 	Channels  map[string]delivery.Channel
 	Templates map[string]*render.Template
+	// Policy is the policies applied to every fire, and ChannelKinds the
+	// kind of each channel, for consent and caps.
+	Policy       *policy.Global
+	ChannelKinds map[string]string
 }
 
 // Prepare checks the parts of cfg that need more than the HCL itself:
@@ -36,7 +41,11 @@ type Plan struct {
 // back as a diagnostic with the file and line it stems from.
 func Prepare(ctx context.Context, cfg *config.Config, host *pluginhost.Host) (*Plan, hcl.Diagnostics) {
 	var diags hcl.Diagnostics
-	plan := &Plan{Channels: map[string]delivery.Channel{}, Templates: map[string]*render.Template{}}
+	plan := &Plan{Channels: map[string]delivery.Channel{}, Templates: map[string]*render.Template{},
+		Policy: globalPolicy(&cfg.Policy), ChannelKinds: map[string]string{}}
+	for _, c := range cfg.Channels {
+		plan.ChannelKinds[c.Name] = c.Kind
+	}
 
 	for _, p := range cfg.Plugins {
 		host.Register(pluginhost.Spec{Name: p.Name, Path: p.Path, SHA256: p.SHA256})
@@ -92,13 +101,33 @@ func Prepare(ctx context.Context, cfg *config.Config, host *pluginhost.Host) (*P
 		if d.HasErrors() {
 			continue
 		}
-		rule := engine.Rule{Name: t.Name, Trigger: handle, Config: raw}
+		rule := engine.Rule{Name: t.Name, Trigger: handle, Config: raw,
+			Policy: policy.Rule{Name: t.Name, Transactional: t.Transactional, Holdout: t.Holdout}}
+		if c := t.FrequencyCap; c != nil {
+			rule.Policy.Cap = policy.Cap{Max: c.Max, Per: c.Per}
+		}
 		for _, a := range t.Actions {
-			rule.Actions = append(rule.Actions, engine.Action{Channel: a.Channel, Template: a.Template})
+			act := engine.Action{Channel: a.Channel, Template: a.Template}
+			for _, v := range a.Variants {
+				act.Variants = append(act.Variants, policy.Variant{Name: v.Name, Template: v.Template, Weight: v.Weight})
+			}
+			rule.Actions = append(rule.Actions, act)
 		}
 		plan.Rules = append(plan.Rules, rule)
 	}
 	return plan, diags
+}
+
+// globalPolicy translates the policy block for the engine.
+func globalPolicy(p *config.Policy) *policy.Global {
+	g := &policy.Global{RequireOptIn: p.RequireOptIn, DefaultTimezone: p.DefaultLocation}
+	for _, c := range p.FrequencyCaps {
+		g.Caps = append(g.Caps, policy.Cap{Channel: c.Channel, Max: c.Max, Per: c.Per})
+	}
+	if q := p.QuietHours; q != nil {
+		g.Quiet = &policy.QuietHours{Start: q.Start, End: q.End, Action: q.Action, Fallback: q.Fallback, Kinds: q.Channels}
+	}
+	return g
 }
 
 // pluginConfig decodes a config block against the plugin's schema and has

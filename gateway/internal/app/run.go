@@ -116,7 +116,9 @@ func Run(ctx context.Context, cfg *config.Config, opts Options) error {
 	workCtx, stopWork := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopWork()
 	var wg sync.WaitGroup
-	eng := engine.New(st, elog, plan.Rules, logger.Named("engine"))
+	eng := engine.New(st, elog, plan.Rules, logger.Named("engine"),
+		engine.WithPolicy(plan.Policy), engine.WithChannelKinds(plan.ChannelKinds),
+		engine.WithTimerLateness(cfg.Policy.MaxTimerLateness))
 	deliveryOpts := append([]delivery.Option{
 		delivery.WithOwnership(eng.Owns),
 		delivery.WithShards(delivery.DefaultShards, node.Partitions()),
