@@ -107,7 +107,7 @@ func Prepare(ctx context.Context, cfg *config.Config, host *pluginhost.Host) (*P
 			rule.Policy.Cap = policy.Cap{Max: c.Max, Per: c.Per}
 		}
 		for _, a := range t.Actions {
-			act := engine.Action{Channel: a.Channel, Template: a.Template}
+			act := engine.Action{Channel: a.Channel, Template: a.Template, Steps: a.Steps}
 			for _, v := range a.Variants {
 				act.Variants = append(act.Variants, policy.Variant{Name: v.Name, Template: v.Template, Weight: v.Weight})
 			}

@@ -286,6 +286,10 @@ type Action struct {
 	// Variants are the `variant "name" { }` blocks of an A/B test, none or
 	// at least two; each customer gets one, picked by weight.
 	Variants []Variant
+	// Steps (steps, optional) limits the action to the fires of these
+	// steps, so that each step of a journey can have its own template;
+	// empty means every step.
+	Steps []string
 	// DeclRange is the block header.
 	DeclRange hcl.Range
 }

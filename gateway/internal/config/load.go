@@ -131,6 +131,8 @@ type (
 		Template      string        `hcl:"template,optional"`
 		TemplateRange hcl.Range     `hcl:"template,attr_range"`
 		Variants      []*variantHCL `hcl:"variant,block"`
+		Steps         []string      `hcl:"steps,optional"`
+		StepsRange    hcl.Range     `hcl:"steps,attr_range"`
 		DefRange      hcl.Range     `hcl:",def_range"`
 	}
 	variantHCL struct {
@@ -771,8 +773,15 @@ func (l *loader) triggers(blocks []*triggerHCL, declChannels []*channelHCL, decl
 				l.errorf(a.TemplateRange, "Unknown template",
 					"No template %q is defined. %s", a.Template, known("template", templates))
 			}
+			for i, st := range a.Steps {
+				if !validName(st) {
+					l.errorf(a.StepsRange, "Invalid step name",
+						"Step %d of the action, %q, is not a step name: steps match ^[a-z][a-z0-9_-]{0,63}$.", i, st)
+				}
+			}
 			out.Actions = append(out.Actions, Action{
-				Channel: a.Channel, Template: a.Template, Variants: l.variants(a, templates), DeclRange: a.DefRange,
+				Channel: a.Channel, Template: a.Template, Variants: l.variants(a, templates), Steps: a.Steps,
+				DeclRange: a.DefRange,
 			})
 		}
 		l.cfg.Triggers = append(l.cfg.Triggers, out)

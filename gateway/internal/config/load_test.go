@@ -231,6 +231,8 @@ func TestLoadFilesErrors(t *testing.T) {
 		{"bad max body", "source \"s\" {\n  kind = \"k\"\n  max_body = \"lots\"\n}", "max_body attribute is a size", "a.hcl:3"},
 		{"max body too big", "source \"s\" {\n  kind = \"k\"\n  max_body = \"2GiB\"\n}", "between 1 byte and 1GiB", "a.hcl:3"},
 		{"bad replay window", "source \"s\" {\n  kind = \"k\"\n  replay_window = \"soon\"\n}", "replay_window", "a.hcl:3"},
+		{"bad action step", "channel \"c\" {\n  plugin = \"log\"\n}\ntrigger \"t\" {\n  plugin = \"event\"\n  action {\n    channel = \"c\"\n    steps = [\"welcome\", \"Bad Step\"]\n  }\n}",
+			`Step 1 of the action, "Bad Step", is not a step name`, "a.hcl:8"},
 		{"invalid name upper", "\nchannel \"Email\" {\n  plugin = \"smtp\"\n}", `must match ^[a-z][a-z0-9_-]{0,63}$`, "a.hcl:2"},
 		{"invalid name digit", "template \"1st\" {\n  text = \"x\"\n}", `The template name "1st" is not valid`, "a.hcl:1"},
 		{"invalid name long", "source \"" + strings.Repeat("a", 65) + "\" {\n  kind = \"k\"\n}", "is not valid", "a.hcl:1"},

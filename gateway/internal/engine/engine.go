@@ -14,6 +14,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"slices"
 	"sync"
 	"time"
 
@@ -47,6 +48,8 @@ type Action struct {
 	Template string
 	// Variants replace Template with a weighted, per-customer choice.
 	Variants []policy.Variant
+	// Steps limits the action to fires of these steps; empty means all.
+	Steps []string
 }
 
 // Engine processes the event log.
@@ -478,6 +481,9 @@ func (e *Engine) apply(rule *Rule, w *work, res sdk.Result, out *outcome, now ti
 			step = "default"
 		}
 		for ai, a := range rule.Actions {
+			if len(a.Steps) > 0 && !slices.Contains(a.Steps, step) {
+				continue
+			}
 			e.decide(rule, step, ai, a, f, w, c, out, now)
 		}
 	}

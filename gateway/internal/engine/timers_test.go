@@ -355,3 +355,26 @@ func TestParseCustomerKey(t *testing.T) {
 		}
 	}
 }
+
+func TestActionStepsFilter(t *testing.T) {
+	t.Parallel()
+	f := newTimerFixture(t, engine.Rule{Actions: []engine.Action{
+		{Channel: "email", Template: "reminder", Steps: []string{"reminder"}},
+		{Channel: "log"},
+	}})
+	e := f.engine()
+	f.send(t, "p1", "ping", nil)  // step "now": the log action only
+	f.send(t, "s1", "start", nil) // step "reminder" an hour later: both
+	f.drain(t, e)
+	f.clock.Add(time.Hour)
+	f.drain(t, e)
+	got := map[string][]string{}
+	for step, ms := range f.messages(t) {
+		for _, m := range ms {
+			got[step] = append(got[step], m.Channel)
+		}
+	}
+	if len(got["now"]) != 1 || got["now"][0] != "log" || len(got["reminder"]) != 2 {
+		t.Fatalf("channels by step: %v", got)
+	}
+}
