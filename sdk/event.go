@@ -87,7 +87,7 @@ type Profile struct {
 	// Timezone is an IANA zone name such as "Europe/Paris"; empty means UTC.
 	Timezone string `json:"timezone,omitempty"`
 	// Stats are computed by the host from the customer's events.
-	Stats Stats `json:"stats"`
+	Stats Stats `json:"stats,omitzero"`
 	// Consent maps a channel kind, or "kind:purpose", to whether the
 	// customer agreed to messages on it: {"email": true,
 	// "sms:marketing": false}. A key that is absent means no recorded
@@ -102,7 +102,7 @@ type Stats struct {
 	OrdersCount       int       `json:"orders_count"`
 	LifetimeValue     float64   `json:"lifetime_value"`
 	AverageOrderValue float64   `json:"average_order_value"`
-	FirstSeenAt       time.Time `json:"first_seen_at"`
-	LastSeenAt        time.Time `json:"last_seen_at"`
-	LastOrderAt       time.Time `json:"last_order_at"`
+	FirstSeenAt       time.Time `json:"first_seen_at,omitzero"`
+	LastSeenAt        time.Time `json:"last_seen_at,omitzero"`
+	LastOrderAt       time.Time `json:"last_order_at,omitzero"`
 }

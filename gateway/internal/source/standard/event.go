@@ -16,10 +16,12 @@ import (
 // configuration, not free text.
 const maxTypeLen = 128
 
-// identityKeys are the members of data.customer that identify the person;
-// its other members are traits.
+// identityKeys are the members of data.customer that identify the person,
+// or that another triggergate computed for its own use (stats, consent:
+// this gateway keeps its own); its other members are traits.
 var identityKeys = map[string]bool{
 	"id": true, "email": true, "phone": true, "anonymous_id": true, "external_ids": true, "traits": true,
+	"stats": true, "consent": true,
 }
 
 // event maps a Standard Webhooks payload, {"type", "timestamp", "data"},

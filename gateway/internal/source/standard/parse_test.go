@@ -75,6 +75,9 @@ func TestTriggergateWebhookChannel(t *testing.T) {
 		Customer: sdk.Customer{ID: "c1", Email: "jane@example.com", Phone: "+14155550100",
 			ExternalIDs: map[string]string{"stripe": "cus_1"}, AnonymousID: "anon-1"},
 		Traits: map[string]any{"first_name": "Jane", "orders": 3},
+		// The sender's own figures and consent are not this gateway's.
+		Stats:   sdk.Stats{OrdersCount: 7, LifetimeValue: 300},
+		Consent: map[string]bool{"email": true},
 	}
 	p.Data.Event = sdk.Event{ID: "01JD", Type: "subscription.cancelled", Source: "billing", SourceKind: "stripe",
 		Customer: sdk.Customer{ExternalIDs: map[string]string{"stripe": "cus_1"}}, Properties: map[string]any{"plan": "pro"}}
