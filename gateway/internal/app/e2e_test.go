@@ -24,6 +24,7 @@ import (
 	"time"
 
 	"github.com/hashicorp/go-hclog"
+	clientv3 "go.etcd.io/etcd/client/v3"
 
 	"github.com/triggergate/triggergate/gateway/internal/app"
 	"github.com/triggergate/triggergate/gateway/internal/config"
@@ -94,6 +95,7 @@ func (rc *receiver) next(t *testing.T) received {
 type gateway struct {
 	url       string
 	pluginDir string
+	etcdURL   string // the embedded etcd's client URL
 	done      chan error
 }
 
@@ -102,7 +104,8 @@ type gateway struct {
 // URL for the outgoing webhook.
 func startGateway(t *testing.T, hookURL string, opts ...delivery.Option) *gateway {
 	t.Helper()
-	pluginDir := pluginhosttest.Build(t, "plugins/event", "plugins/webhook", "plugins/log")
+	pluginDir := pluginhosttest.Build(t, "plugins/event", "plugins/webhook", "plugins/log", "plugins/absence")
+	clientPort := storetest.FreePort(t)
 	hcl := fmt.Sprintf(`
 gateway {
   listen     = "127.0.0.1:0"
@@ -142,7 +145,19 @@ trigger "big_orders" {
     channel = "hook"
   }
 }
-`, t.TempDir(), pluginDir, storetest.FreePort(t), storetest.FreePort(t), sourceSecret, sourceSecret, hookURL,
+trigger "cart" {
+  plugin = "absence"
+  config {
+    start  = ["checkout.updated"]
+    cancel = ["order.placed"]
+    key    = "checkout_id"
+    wait   = "3s"
+  }
+  action {
+    channel = "hook"
+  }
+}
+`, t.TempDir(), pluginDir, clientPort, storetest.FreePort(t), sourceSecret, sourceSecret, hookURL,
 		base64.StdEncoding.EncodeToString([]byte(hookKey)))
 
 	cfg, diags := config.LoadFiles(map[string][]byte{"gateway.hcl": []byte(hcl)}, t.TempDir())
@@ -151,7 +166,7 @@ trigger "big_orders" {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	addr := make(chan net.Addr, 1)
-	g := &gateway{pluginDir: pluginDir, done: make(chan error, 1)}
+	g := &gateway{pluginDir: pluginDir, etcdURL: fmt.Sprintf("http://127.0.0.1:%d", clientPort), done: make(chan error, 1)}
 	go func() {
 		g.done <- app.Run(ctx, cfg, app.Options{
 			Logger:            hclog.New(&hclog.LoggerOptions{Name: "gw", Level: hclog.Info, Output: testWriter{t}}),
@@ -482,5 +497,64 @@ func TestChannelPluginKilledMidRun(t *testing.T) {
 	}
 	if now := pluginhosttest.PIDs(t, filepath.Join(g.pluginDir, "webhook")); len(now) != 1 || now[0] == pids[0] {
 		t.Fatalf("webhook plugin after restart: %v (killed %d)", now, pids[0])
+	}
+}
+
+// TestAbandonedCartTimer runs a timer through the whole gateway: the real
+// absence plugin sets it, the partition's owner fires it on the wall clock
+// as a timer.fired event, and the reminder goes out through the webhook
+// channel. A second checkout, ordered before its wait ends, gets none.
+func TestAbandonedCartTimer(t *testing.T) {
+	rc := newReceiver(t, nil)
+	g := startGateway(t, rc.URL)
+	checkout := func(delivery, typ, id string) {
+		t.Helper()
+		body := fmt.Sprintf(`{"id":%q,"type":%q,"customer":{"id":"c-cart"},"properties":{"checkout_id":%q,"value":10}}`, delivery, typ, id)
+		if status, ans := g.post(t, body, ""); status != http.StatusAccepted {
+			t.Fatalf("%s: %d %v", delivery, status, ans)
+		}
+	}
+	checkout("d1", "checkout.updated", "k1")
+	checkout("d2", "checkout.updated", "k2")
+	checkout("d3", "order.placed", "k2")
+
+	r := rc.next(t)
+	verifySignature(t, r)
+	b := decodeHook(t, r)
+	if b.Type != "cart.default" || b.Data.Event.Type != "timer.fired" {
+		t.Fatalf("reminder: type %q, event %q", b.Type, b.Data.Event.Type)
+	}
+	var fire struct {
+		Data struct {
+			Fire map[string]any `json:"fire"`
+		} `json:"data"`
+	}
+	if err := json.Unmarshal(r.body, &fire); err != nil || fire.Data.Fire["key"] != "k1" {
+		t.Fatalf("reminder fire data %v (%v), want checkout k1", fire.Data.Fire, err)
+	}
+
+	// The customer's record: no checkout clock left (k2's was cancelled by
+	// its order, k1's has fired; the plugin's "gc" timer, which forgets
+	// closed checkouts after 48 hours, stays) and exactly one decision,
+	// k1's reminder.
+	cli, err := clientv3.New(clientv3.Config{Endpoints: []string{g.etcdURL}, DialTimeout: 5 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cli.Close()
+	resp, err := cli.Get(t.Context(), "/triggergate/customers/id:c-cart")
+	if err != nil || len(resp.Kvs) != 1 {
+		t.Fatalf("customer record: %v %v", err, resp)
+	}
+	var rec struct {
+		Timers map[string]map[string]any `json:"timers"`
+		Trace  []map[string]any          `json:"trace"`
+	}
+	if err := json.Unmarshal(resp.Kvs[0].Value, &rec); err != nil {
+		t.Fatal(err)
+	}
+	delete(rec.Timers["cart"], "gc")
+	if len(rec.Timers["cart"]) != 0 || len(rec.Trace) != 1 || rec.Trace[0]["outcome"] != "sent" {
+		t.Fatalf("timers %v, trace %v: want no timer and one sent reminder", rec.Timers, rec.Trace)
 	}
 }
