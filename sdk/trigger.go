@@ -33,7 +33,9 @@ type EvaluateItem struct {
 	Event Event
 	// Timer is the timer that came due, when Event.Type is "timer.fired".
 	Timer *Timer
-	// Profile is the customer the event is about.
+	// Profile is the customer the event is about, as the host knows them
+	// now: the event's identity, traits and consent already merged in. For
+	// a timer.fired item it is the customer's current profile.
 	Profile Profile
 	// State is what this rule returned for this customer last time; nil the
 	// first time. Its encoding is the plugin's own business.
