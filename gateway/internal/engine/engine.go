@@ -182,13 +182,7 @@ const maxOps = 120
 // fenced by it. A failure of the trigger plugins comes back as a
 // *processError, so the caller can isolate a poison event.
 func (e *Engine) pass(ctx context.Context, partition int, claim *cluster.Claim, limit int) (int, int64, error) {
-	rctx, cancel := context.WithTimeout(ctx, e.opTimeout)
-	entries, rev, err := e.log.Pending(rctx, partition, limit)
-	cancel()
-	if err != nil {
-		return 0, 0, fmt.Errorf("reading the event log: %w", err)
-	}
-	timers, err := e.dueTimers(ctx, partition, e.now(), limit)
+	entries, timers, rev, err := e.read(ctx, partition, limit)
 	if err != nil {
 		return 0, 0, err
 	}

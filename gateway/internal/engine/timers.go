@@ -13,6 +13,7 @@ import (
 
 	clientv3 "go.etcd.io/etcd/client/v3"
 
+	"github.com/triggergate/triggergate/gateway/internal/eventlog"
 	"github.com/triggergate/triggergate/sdk"
 )
 
@@ -60,21 +61,30 @@ func (e *Engine) timerKey(partition int, customerKey, rule string, t sdk.Timer) 
 		url.PathEscape(customerKey), url.PathEscape(rule), url.PathEscape(t.ID))
 }
 
-// dueTimers reads up to limit timers of a partition (-1: all) due at now.
-func (e *Engine) dueTimers(ctx context.Context, partition int, now time.Time, limit int) ([]dueTimer, error) {
+// read takes what a pass works on, in one etcd round trip: up to limit
+// pending log entries of a partition (-1: all) and up to limit of its
+// timers that are due now. It returns the revision it read at.
+func (e *Engine) read(ctx context.Context, partition, limit int) ([]eventlog.Entry, []dueTimer, int64, error) {
+	logOp, err := e.log.PendingOp(partition, limit)
+	if err != nil {
+		return nil, nil, 0, err
+	}
+	now := e.now()
 	prefix := e.timerPrefix(partition)
 	end := clientv3.GetPrefixRangeEnd(prefix)
 	if partition >= 0 {
 		end = fmt.Sprintf("%s%016d", prefix, now.UnixMilli()+1)
 	}
+	timerOp := clientv3.OpGet(prefix, clientv3.WithRange(end), clientv3.WithLimit(int64(limit)))
 	rctx, cancel := context.WithTimeout(ctx, e.opTimeout)
 	defer cancel()
-	resp, err := e.store.Client().Get(rctx, prefix, clientv3.WithRange(end), clientv3.WithLimit(int64(limit)))
+	resp, err := e.store.Client().Txn(rctx).Then(logOp, timerOp).Commit()
 	if err != nil {
-		return nil, fmt.Errorf("reading due timers: %w", err)
+		return nil, nil, 0, fmt.Errorf("reading the event log and due timers: %w", err)
 	}
-	var out []dueTimer
-	for _, kv := range resp.Kvs {
+	entries := e.log.DecodePending(resp.Responses[0].GetResponseRange().Kvs)
+	var timers []dueTimer
+	for _, kv := range resp.Responses[1].GetResponseRange().Kvs {
 		d := dueTimer{key: string(kv.Key), modRevision: kv.ModRevision}
 		if err := json.Unmarshal(kv.Value, &d.timerValue); err != nil || d.Customer == "" || d.Rule == "" {
 			// Not ours to interpret: drop it rather than block the
@@ -84,9 +94,9 @@ func (e *Engine) dueTimers(ctx context.Context, partition int, now time.Time, li
 		} else if d.Timer.At.After(now) {
 			continue // partition -1 reads every timer
 		}
-		out = append(out, d)
+		timers = append(timers, d)
 	}
-	return out, nil
+	return entries, timers, resp.Header.Revision, nil
 }
 
 // nextTimer returns when the partition's earliest timer is due, if any.

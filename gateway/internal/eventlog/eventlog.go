@@ -26,6 +26,7 @@ import (
 	"time"
 
 	"github.com/hashicorp/go-hclog"
+	"go.etcd.io/etcd/api/v3/mvccpb"
 	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
 	clientv3 "go.etcd.io/etcd/client/v3"
 
@@ -469,23 +470,39 @@ type Entry struct {
 // since event ids need not grow with commit time. limit <= 0 means
 // DefaultPendingLimit.
 func (l *Log) Pending(ctx context.Context, partition int, limit int) ([]Entry, int64, error) {
+	op, err := l.PendingOp(partition, limit)
+	if err != nil {
+		return nil, 0, err
+	}
+	rctx, cancel := context.WithTimeout(ctx, requestTimeout)
+	defer cancel()
+	resp, err := l.client.Do(rctx, op)
+	if err != nil {
+		return nil, 0, classify(fmt.Sprintf("reading log partition %d", partition), err)
+	}
+	return l.DecodePending(resp.Get().Kvs), resp.Get().Header.Revision, nil
+}
+
+// PendingOp is the read Pending makes, for a caller that sends it in one
+// transaction with reads of its own; DecodePending decodes its result.
+func (l *Log) PendingOp(partition int, limit int) (clientv3.Op, error) {
 	if partition >= l.partitions {
-		return nil, 0, fmt.Errorf("partition %d out of range [0, %d)", partition, l.partitions)
+		return clientv3.Op{}, fmt.Errorf("partition %d out of range [0, %d)", partition, l.partitions)
 	}
 	if limit <= 0 {
 		limit = DefaultPendingLimit
 	}
-	rctx, cancel := context.WithTimeout(ctx, requestTimeout)
-	defer cancel()
-	resp, err := l.client.Get(rctx, l.Prefix(partition),
+	return clientv3.OpGet(l.Prefix(partition),
 		clientv3.WithPrefix(),
 		clientv3.WithSort(clientv3.SortByCreateRevision, clientv3.SortAscend),
-		clientv3.WithLimit(int64(limit)))
-	if err != nil {
-		return nil, 0, classify(fmt.Sprintf("reading log partition %d", partition), err)
-	}
-	entries := make([]Entry, 0, len(resp.Kvs))
-	for _, kv := range resp.Kvs {
+		clientv3.WithLimit(int64(limit))), nil
+}
+
+// DecodePending decodes the entries a PendingOp read. An entry that does
+// not decode comes back with DecodeErr set.
+func (l *Log) DecodePending(kvs []*mvccpb.KeyValue) []Entry {
+	entries := make([]Entry, 0, len(kvs))
+	for _, kv := range kvs {
 		e := Entry{Key: string(kv.Key), Partition: -1, ModRevision: kv.ModRevision}
 		p, _, ok := strings.Cut(strings.TrimPrefix(e.Key, l.logPrefix), "/")
 		if n, err := strconv.Atoi(p); ok && err == nil {
@@ -501,7 +518,7 @@ func (l *Log) Pending(ctx context.Context, partition int, limit int) ([]Entry, i
 		}
 		entries = append(entries, e)
 	}
-	return entries, resp.Header.Revision, nil
+	return entries
 }
 
 // Wait blocks until an entry is appended after revision rev, ctx is done,
