@@ -54,6 +54,32 @@ type Customer struct {
 	AnonymousID string            `json:"anonymous_id,omitempty"`
 }
 
+// Merge returns c with every identifier o carries set from o: what a
+// profile learns from an event about the same person.
+func (c Customer) Merge(o Customer) Customer {
+	if o.ID != "" {
+		c.ID = o.ID
+	}
+	if o.Email != "" {
+		c.Email = o.Email
+	}
+	if o.Phone != "" {
+		c.Phone = o.Phone
+	}
+	if o.AnonymousID != "" {
+		c.AnonymousID = o.AnonymousID
+	}
+	if len(o.ExternalIDs) > 0 {
+		ext := maps.Clone(c.ExternalIDs)
+		if ext == nil {
+			ext = map[string]string{}
+		}
+		maps.Copy(ext, o.ExternalIDs)
+		c.ExternalIDs = ext
+	}
+	return c
+}
+
 // Key returns the identity the gateway groups a customer's events by: the
 // resolved id, else the email, else the phone, else an external id, else
 // the anonymous id. It is empty when the customer carries no identity.

@@ -224,7 +224,7 @@ func (h *TriggerHarness) evaluate(ev sdk.Event, timer *sdk.Timer) []sdk.Fire {
 	if timer == nil {
 		// Like the host: the event's identity and traits are merged into
 		// the profile before rules see it.
-		profile.Customer = mergeIdentity(profile.Customer, ev.Customer)
+		profile.Customer = profile.Customer.Merge(ev.Customer)
 		traits := make(map[string]any, len(profile.Traits)+len(ev.Traits))
 		maps.Copy(traits, profile.Traits)
 		maps.Copy(traits, ev.Traits)
@@ -264,29 +264,4 @@ func (h *TriggerHarness) evaluate(ev sdk.Event, timer *sdk.Timer) []sdk.Fire {
 		h.Fires = append(h.Fires, Fired{Fire: f, Rule: h.rule, Customer: key, At: h.Clock.Now()})
 	}
 	return res.Fires
-}
-
-// mergeIdentity fills the profile's identity with what the event carries.
-func mergeIdentity(p, ev sdk.Customer) sdk.Customer {
-	if ev.ID != "" {
-		p.ID = ev.ID
-	}
-	if ev.Email != "" {
-		p.Email = ev.Email
-	}
-	if ev.Phone != "" {
-		p.Phone = ev.Phone
-	}
-	if ev.AnonymousID != "" {
-		p.AnonymousID = ev.AnonymousID
-	}
-	if len(ev.ExternalIDs) > 0 {
-		ext := maps.Clone(p.ExternalIDs)
-		if ext == nil {
-			ext = map[string]string{}
-		}
-		maps.Copy(ext, ev.ExternalIDs)
-		p.ExternalIDs = ext
-	}
-	return p
 }

@@ -10,7 +10,6 @@
 package customer
 
 import (
-	"maps"
 	"math"
 	"strings"
 	"time"
@@ -128,7 +127,7 @@ func appendBounded[T any](s []T, v T, limit int) []T {
 // clock, which bounds times in the future.
 func (r *Record) Apply(ev *sdk.Event, now time.Time) {
 	p := &r.Profile
-	p.Customer = mergeIdentity(p.Customer, ev.Customer)
+	p.Customer = p.Customer.Merge(ev.Customer)
 	for k, v := range ev.Traits {
 		if _, ok := p.Traits[k]; !ok && len(p.Traits) >= MaxTraits {
 			continue
@@ -229,30 +228,6 @@ func (r *Record) applyConsent(ev *sdk.Event, now time.Time) {
 	if v, ok := ev.Traits["accepts_sms_marketing"].(bool); ok {
 		set("sms", v)
 	}
-}
-
-func mergeIdentity(p, ev sdk.Customer) sdk.Customer {
-	if ev.ID != "" {
-		p.ID = ev.ID
-	}
-	if ev.Email != "" {
-		p.Email = ev.Email
-	}
-	if ev.Phone != "" {
-		p.Phone = ev.Phone
-	}
-	if ev.AnonymousID != "" {
-		p.AnonymousID = ev.AnonymousID
-	}
-	if len(ev.ExternalIDs) > 0 {
-		ext := maps.Clone(p.ExternalIDs)
-		if ext == nil {
-			ext = map[string]string{}
-		}
-		maps.Copy(ext, ev.ExternalIDs)
-		p.ExternalIDs = ext
-	}
-	return p
 }
 
 // number reads a JSON number property.
