@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/hashicorp/hcl/v2"
+
+	"github.com/triggergate/triggergate/gateway/internal/customer"
 )
 
 // This file checks the policy settings of DESIGN.md §6: the policy block,
@@ -175,8 +177,8 @@ func (l *loader) decoded(attr hcl.Range) bool {
 // frequencyCap checks the attributes shared by policy and trigger caps.
 func (l *loader) frequencyCap(maxN int, maxRange hcl.Range, per string, perRange hcl.Range) (FrequencyCap, bool) {
 	ok := l.decoded(maxRange)
-	if ok && maxN < 1 {
-		l.errorf(maxRange, "Invalid frequency_cap max", "The max attribute is how many messages a customer may get per window, at least 1; got %d.", maxN)
+	if ok && (maxN < 1 || maxN > customer.MaxSends) {
+		l.errorf(maxRange, "Invalid frequency_cap max", "The max attribute is how many messages a customer may get per window, from 1 to %d (the sends a customer's record remembers); got %d.", customer.MaxSends, maxN)
 		ok = false
 	}
 	var d time.Duration

@@ -795,7 +795,7 @@ func TestLoadPolicyErrors(t *testing.T) {
 		{"duplicate cap", inPolicy("  frequency_cap \"email\" {\n    max = 1\n    per = \"1d\"\n  }\n  frequency_cap \"email\" {\n    max = 2\n    per = \"1d\"\n  }\n"),
 			`Duplicate frequency_cap "email": A frequency_cap for "email" is already defined at a.hcl:14`, "a.hcl:18"},
 		{"cap max zero", inPolicy("  frequency_cap \"email\" {\n    max = 0\n    per = \"1d\"\n  }\n"),
-			"The max attribute is how many messages a customer may get per window, at least 1; got 0", "a.hcl:15"},
+			"The max attribute is how many messages a customer may get per window, from 1 to 100 (the sends a customer's record remembers); got 0", "a.hcl:15"},
 		{"cap max fraction", inPolicy("  frequency_cap \"email\" {\n    max = 1.5\n    per = \"1d\"\n  }\n"), "Unsuitable value type", "a.hcl:15"},
 		{"cap per zero", inPolicy("  frequency_cap \"email\" {\n    max = 1\n    per = \"0s\"\n  }\n"), "The per attribute must be longer than zero", "a.hcl:16"},
 		{"cap per invalid", inPolicy("  frequency_cap \"email\" {\n    max = 1\n    per = \"weekly\"\n  }\n"), `The per attribute: invalid duration "weekly"`, "a.hcl:16"},
@@ -841,7 +841,8 @@ func TestLoadPolicyErrors(t *testing.T) {
 			`The trigger "t" is transactional, and transactional messages are never capped`, "a.hcl:17"},
 		{"two trigger caps", inTrigger("  frequency_cap {\n    max = 1\n    per = \"1d\"\n  }\n  frequency_cap {\n    max = 2\n    per = \"7d\"\n  }\n"),
 			"Only one frequency_cap block is allowed; the first is at a.hcl:16", "a.hcl:20"},
-		{"trigger cap max", inTrigger("  frequency_cap {\n    max = -1\n    per = \"1d\"\n  }\n"), "at least 1; got -1", "a.hcl:17"},
+		{"trigger cap max", inTrigger("  frequency_cap {\n    max = -1\n    per = \"1d\"\n  }\n"), "from 1 to 100 (the sends a customer's record remembers); got -1", "a.hcl:17"},
+		{"trigger cap max too high", inTrigger("  frequency_cap {\n    max = 101\n    per = \"1d\"\n  }\n"), "from 1 to 100", "a.hcl:17"},
 		{"trigger cap per", inTrigger("  frequency_cap {\n    max = 1\n    per = \"-1h\"\n  }\n"), `The per attribute: invalid duration "-1h"`, "a.hcl:18"},
 		{"trigger cap labelled", inTrigger("  frequency_cap \"email\" {\n    max = 1\n    per = \"1d\"\n  }\n"), "Extraneous label for frequency_cap", "a.hcl:16"},
 

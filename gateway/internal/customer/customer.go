@@ -21,14 +21,14 @@ import (
 // key without limit.
 const (
 	// MaxTrace is how many decisions the trace keeps (newest kept).
-	MaxTrace = 100
+	MaxTrace = 50
 	// MaxSends is how many sent messages are remembered for frequency
 	// caps (newest kept); caps over more messages than this count only
 	// these.
-	MaxSends = 200
+	MaxSends = 100
 	// MaxFired is how many message ids are remembered for dedupe once
 	// their message has left the outbox.
-	MaxFired = 500
+	MaxFired = 200
 	// MaxTraits bounds the traits kept; an event that would add more is
 	// applied for the traits already known only.
 	MaxTraits = 200
@@ -97,10 +97,25 @@ func (r *Record) Decide(d Decision) {
 	r.Trace = appendBounded(r.Trace, d, MaxTrace)
 }
 
-// RecordSend remembers a queued message for caps and dedupe.
-func (r *Record) RecordSend(s Send, messageID string) {
-	r.Sends = appendBounded(r.Sends, s, MaxSends)
+// RecordSend remembers a queued message for dedupe and, when caps look
+// back over horizon (the longest cap window; 0 when there are no caps),
+// for caps. Sends older than horizon are forgotten: the record is
+// rewritten with every event, so it stays small.
+func (r *Record) RecordSend(s Send, messageID string, horizon time.Duration) {
 	r.Fired = appendBounded(r.Fired, messageID, MaxFired)
+	keep := r.Sends[:0]
+	for _, old := range r.Sends {
+		if old.At.After(s.At.Add(-horizon)) {
+			keep = append(keep, old)
+		}
+	}
+	r.Sends = keep
+	if horizon > 0 {
+		r.Sends = appendBounded(r.Sends, s, MaxSends)
+	}
+	if len(r.Sends) == 0 {
+		r.Sends = nil
+	}
 }
 
 // WasFired reports whether a message id was queued recently.

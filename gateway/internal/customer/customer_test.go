@@ -108,7 +108,7 @@ func TestBoundedHistory(t *testing.T) {
 	t.Parallel()
 	var r Record
 	for i := range MaxFired + 10 {
-		r.RecordSend(Send{At: t0, Rule: "r"}, fmt.Sprintf("m%d", i))
+		r.RecordSend(Send{At: t0, Rule: "r"}, fmt.Sprintf("m%d", i), time.Hour)
 		r.Decide(Decision{At: t0, Rule: "r", Outcome: "sent", MessageID: fmt.Sprintf("m%d", i)})
 	}
 	if len(r.Trace) != MaxTrace || len(r.Sends) != MaxSends || len(r.Fired) != MaxFired {
@@ -119,5 +119,21 @@ func TestBoundedHistory(t *testing.T) {
 	}
 	if r.Trace[len(r.Trace)-1].MessageID != fmt.Sprintf("m%d", MaxFired+9) {
 		t.Error("the newest decision is not last")
+	}
+}
+
+func TestSendsOlderThanTheHorizonAreForgotten(t *testing.T) {
+	t.Parallel()
+	var r Record
+	r.RecordSend(Send{At: t0, Rule: "a"}, "m1", 24*time.Hour)
+	r.RecordSend(Send{At: t0.Add(23 * time.Hour), Rule: "b"}, "m2", 24*time.Hour)
+	r.RecordSend(Send{At: t0.Add(25 * time.Hour), Rule: "c"}, "m3", 24*time.Hour)
+	if len(r.Sends) != 2 || r.Sends[0].Rule != "b" || r.Sends[1].Rule != "c" {
+		t.Fatalf("sends = %+v, want b and c", r.Sends)
+	}
+	var none Record
+	none.RecordSend(Send{At: t0}, "m1", 0)
+	if none.Sends != nil || !none.WasFired("m1") {
+		t.Fatalf("without caps: sends %+v, fired %v", none.Sends, none.Fired)
 	}
 }

@@ -61,6 +61,7 @@ type Engine struct {
 	now    func() time.Time
 
 	policy        *policy.Global
+	sendHorizon   time.Duration     // how long sends count toward caps
 	kinds         map[string]string // channel name → kind
 	timerLateness time.Duration
 
@@ -134,9 +135,12 @@ func New(st *store.Store, lg *eventlog.Log, rules []Rule, logger hclog.Logger, o
 	for _, o := range opts {
 		o(e)
 	}
+	pols := make([]*policy.Rule, len(e.rules))
 	for i := range e.rules {
 		e.rules[i].Policy.Name = e.rules[i].Name
+		pols[i] = &e.rules[i].Policy
 	}
+	e.sendHorizon = e.policy.Horizon(pols)
 	return e
 }
 
@@ -512,7 +516,7 @@ func (e *Engine) decide(rule *Rule, step string, ai int, a Action, f sdk.Fire, w
 			Message: msg, Partition: e.log.Partition(key), Customer: key, Channel: d.Channel, Template: template, NextAttemptAt: d.SendAt,
 		})
 		c.RecordSend(customer.Send{At: now, Rule: rule.Name, Channel: d.Channel, Kind: e.kind(d.Channel),
-			Transactional: rule.Policy.Transactional}, id)
+			Transactional: rule.Policy.Transactional}, id, e.sendHorizon)
 		e.logger.Debug("rule fired", "rule", rule.Name, "step", step, "customer", key,
 			"event_id", w.event.ID, "channel", d.Channel, "message_id", id, "outcome", d.Outcome)
 	default:

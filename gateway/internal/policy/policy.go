@@ -195,6 +195,19 @@ func (g *Global) Decide(in Input) Decision {
 	return d
 }
 
+// Horizon is how far back the caps of g and of rules look: how long a
+// customer's sends must be remembered.
+func (g *Global) Horizon(rules []*Rule) time.Duration {
+	var h time.Duration
+	for _, c := range g.Caps {
+		h = max(h, c.Per)
+	}
+	for _, r := range rules {
+		h = max(h, r.Cap.Per)
+	}
+	return h
+}
+
 func held(outcome, reason, detail string) Decision {
 	return Decision{Outcome: outcome, Reason: reason, Detail: detail}
 }
