@@ -707,7 +707,9 @@ func (l *loader) plugins(blocks []*pluginHCL) {
 		}
 		out := &Plugin{Name: p.Name, DeclRange: p.DefRange}
 		switch {
-		case p.Path == nil: // missing: gohcl said so
+		case p.Path == nil:
+			// gohcl treats a pointer field as optional, so say it here.
+			l.errorf(p.DefRange, "Missing plugin path", "The plugin %q needs a path to its binary, e.g. path = \"bin/my-plugin\".", p.Name)
 		case *p.Path == "":
 			l.errorf(p.PathRange, "Invalid plugin path", "The path of plugin %q must not be empty.", p.Name)
 		default:

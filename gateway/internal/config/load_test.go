@@ -241,6 +241,7 @@ func TestLoadFilesErrors(t *testing.T) {
 		{"duplicate template", "template \"t\" {\n  text = \"a\"\n}\ntemplate \"t\" {\n  text = \"b\"\n}", `Duplicate template "t"`, "a.hcl:4"},
 		{"duplicate trigger", "channel \"c\" {\n  plugin = \"log\"\n}\ntrigger \"t\" {\n  plugin = \"event\"\n  action { channel = \"c\" }\n}\ntrigger \"t\" {\n  plugin = \"event\"\n  action { channel = \"c\" }\n}",
 			`A trigger named "t" is already defined at a.hcl:4`, "a.hcl:8"},
+		{"plugin without path", "plugin \"p\" {\n  sha256 = \"00\"\n}", `The plugin "p" needs a path`, "a.hcl:1"},
 		{"duplicate plugin", "plugin \"p\" {\n  path = \"a\"\n}\nplugin \"p\" {\n  path = \"b\"\n}", `Duplicate plugin "p"`, "a.hcl:4"},
 		{"duplicate source", "source \"s\" {\n  kind = \"k\"\n}\nsource \"s\" {\n  kind = \"k\"\n}", `Duplicate source "s"`, "a.hcl:4"},
 		{"template without body", "template \"t\" {\n  subject = \"hi\"\n}", `needs a text or an html body`, "a.hcl:1"},
