@@ -170,18 +170,7 @@ func validateTypes(attr string, types []string) sdk.Diagnostics {
 // matches reports whether an event type matches one of the patterns. The
 // internal timer event matches none.
 func matches(patterns []string, typ string) bool {
-	if typ == timerFired {
-		return false
-	}
-	for _, pat := range patterns {
-		switch {
-		case pat == typ, pat == "*":
-			return true
-		case strings.HasSuffix(pat, ".*") && strings.HasPrefix(typ, strings.TrimSuffix(pat, "*")):
-			return true
-		}
-	}
-	return false
+	return typ != timerFired && sdk.MatchType(patterns, typ)
 }
 
 // decodeConfig decodes a rule's config with its defaults in place.
@@ -273,34 +262,7 @@ func (a *Absence) ValidateConfig(_ context.Context, req *sdk.ValidateConfigReque
 
 // Evaluate runs each item's event through the customer's clocks.
 func (a *Absence) Evaluate(ctx context.Context, req *sdk.EvaluateRequest) (*sdk.EvaluateResponse, error) {
-	rules := make(map[string]*Config, len(req.Rules))
-	ruleErrs := make(map[string]string)
-	for name, raw := range req.Rules {
-		cfg, resp := decodeConfig(raw)
-		if resp.Diagnostics.HasErrors() {
-			ruleErrs[name] = fmt.Sprintf("config of rule %q is invalid: %s", name, summarize(resp.Diagnostics))
-			continue
-		}
-		rules[name] = cfg
-	}
-
-	out := &sdk.EvaluateResponse{Results: make([]sdk.Result, len(req.Items))}
-	for i := range req.Items {
-		if err := ctx.Err(); err != nil {
-			return nil, err
-		}
-		item := &req.Items[i]
-		cfg, ok := rules[item.Rule]
-		if !ok {
-			out.Results[i] = sdk.Result{State: item.State, Err: ruleErrs[item.Rule]}
-			if out.Results[i].Err == "" {
-				out.Results[i].Err = fmt.Sprintf("no config for rule %q in the batch", item.Rule)
-			}
-			continue
-		}
-		out.Results[i] = a.evaluate(item, cfg)
-	}
-	return out, nil
+	return sdk.EvaluateEach(ctx, req, decodeConfig, a.evaluate)
 }
 
 // evaluation is one item being evaluated.
@@ -662,20 +624,4 @@ func eventTime(ev *sdk.Event, now time.Time) time.Time {
 		t = now
 	}
 	return t.UTC()
-}
-
-// summarize joins diagnostics into one line for a Result.Err.
-func summarize(diags sdk.Diagnostics) string {
-	parts := make([]string, 0, len(diags))
-	for _, d := range diags {
-		if d.Severity != sdk.SeverityError {
-			continue
-		}
-		if len(d.Path) > 0 {
-			parts = append(parts, d.Path.String()+": "+d.Summary)
-		} else {
-			parts = append(parts, d.Summary)
-		}
-	}
-	return strings.Join(parts, "; ")
 }

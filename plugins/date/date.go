@@ -187,18 +187,7 @@ func parseClock(s string) (hour, minute int, err error) {
 // matches reports whether an event type is one of the patterns: exact
 // types, "*" and "prefix.*". timer.fired never matches.
 func matches(patterns []string, typ string) bool {
-	if typ == timerFired {
-		return false
-	}
-	for _, pat := range patterns {
-		switch {
-		case pat == typ, pat == "*":
-			return true
-		case strings.HasSuffix(pat, ".*") && strings.HasPrefix(typ, strings.TrimSuffix(pat, "*")):
-			return true
-		}
-	}
-	return false
+	return typ != timerFired && sdk.MatchType(patterns, typ)
 }
 
 // decodeConfig decodes a rule's config with its defaults in place.
@@ -264,34 +253,7 @@ func (p *Date) ValidateConfig(_ context.Context, req *sdk.ValidateConfigRequest)
 // Evaluate keeps each customer's timer on the next occurrence of their
 // date and fires the step when it comes due.
 func (p *Date) Evaluate(ctx context.Context, req *sdk.EvaluateRequest) (*sdk.EvaluateResponse, error) {
-	rules := make(map[string]*Config, len(req.Rules))
-	ruleErrs := make(map[string]string)
-	for name, raw := range req.Rules {
-		cfg, resp := decodeConfig(raw)
-		if resp.Diagnostics.HasErrors() {
-			ruleErrs[name] = fmt.Sprintf("config of rule %q is invalid: %s", name, summarize(resp.Diagnostics))
-			continue
-		}
-		rules[name] = cfg
-	}
-
-	out := &sdk.EvaluateResponse{Results: make([]sdk.Result, len(req.Items))}
-	for i := range req.Items {
-		if err := ctx.Err(); err != nil {
-			return nil, err
-		}
-		item := &req.Items[i]
-		cfg, ok := rules[item.Rule]
-		if !ok {
-			out.Results[i] = sdk.Result{State: item.State, Err: ruleErrs[item.Rule]}
-			if out.Results[i].Err == "" {
-				out.Results[i].Err = fmt.Sprintf("no config for rule %q in the batch", item.Rule)
-			}
-			continue
-		}
-		out.Results[i] = p.evaluate(item, cfg)
-	}
-	return out, nil
+	return sdk.EvaluateEach(ctx, req, decodeConfig, p.evaluate)
 }
 
 // evaluate brings one customer's schedule up to date with the event and
@@ -604,20 +566,4 @@ func encodeState(st state) []byte {
 		return nil
 	}
 	return b
-}
-
-// summarize joins diagnostics into one line for a Result.Err.
-func summarize(diags sdk.Diagnostics) string {
-	parts := make([]string, 0, len(diags))
-	for _, d := range diags {
-		if d.Severity != sdk.SeverityError {
-			continue
-		}
-		if len(d.Path) > 0 {
-			parts = append(parts, d.Path.String()+": "+d.Summary)
-		} else {
-			parts = append(parts, d.Summary)
-		}
-	}
-	return strings.Join(parts, "; ")
 }

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"fmt"
 	"strings"
 
 	"github.com/hashicorp/go-hclog"
@@ -55,21 +54,7 @@ func (c *Config) Validate() sdk.Diagnostics {
 }
 
 // matches reports whether an event type fires the rule.
-func (c *Config) matches(typ string) bool {
-	for _, pat := range c.On {
-		switch {
-		case pat == typ:
-			return true
-		case typ == timerFired:
-			// Only an explicit entry, handled above, matches timers.
-		case pat == "*":
-			return true
-		case strings.HasSuffix(pat, ".*") && strings.HasPrefix(typ, strings.TrimSuffix(pat, "*")):
-			return true
-		}
-	}
-	return false
-}
+func (c *Config) matches(typ string) bool { return sdk.MatchType(c.On, typ) }
 
 // decodeConfig decodes a rule's config with its defaults in place.
 func decodeConfig(raw sdk.RawConfig) (*Config, *sdk.ValidateConfigResponse) {
@@ -106,38 +91,13 @@ func (e *Event) ValidateConfig(_ context.Context, req *sdk.ValidateConfigRequest
 // Evaluate fires once per matching event. The rule keeps no state of its
 // own: whatever state the host holds is handed back unchanged.
 func (e *Event) Evaluate(ctx context.Context, req *sdk.EvaluateRequest) (*sdk.EvaluateResponse, error) {
-	rules := make(map[string]*Config, len(req.Rules))
-	ruleErrs := make(map[string]string)
-	for name, raw := range req.Rules {
-		cfg, resp := decodeConfig(raw)
-		if resp.Diagnostics.HasErrors() {
-			ruleErrs[name] = fmt.Sprintf("config of rule %q is invalid: %s", name, summarize(resp.Diagnostics))
-			continue
-		}
-		rules[name] = cfg
-	}
-
-	out := &sdk.EvaluateResponse{Results: make([]sdk.Result, len(req.Items))}
-	for i := range req.Items {
-		if err := ctx.Err(); err != nil {
-			return nil, err
-		}
-		item := &req.Items[i]
-		res := &out.Results[i]
-		res.State = item.State
-		cfg, ok := rules[item.Rule]
-		if !ok {
-			res.Err = ruleErrs[item.Rule]
-			if res.Err == "" {
-				res.Err = fmt.Sprintf("no config for rule %q in the batch", item.Rule)
-			}
-			continue
-		}
+	return sdk.EvaluateEach(ctx, req, decodeConfig, func(item *sdk.EvaluateItem, cfg *Config) sdk.Result {
+		res := sdk.Result{State: item.State}
 		if fire, ok := e.evaluate(item, cfg); ok {
 			res.Fires = []sdk.Fire{fire}
 		}
-	}
-	return out, nil
+		return res
+	})
 }
 
 // evaluate decides whether one item fires.
@@ -159,20 +119,4 @@ func (e *Event) evaluate(item *sdk.EvaluateItem, cfg *Config) (sdk.Fire, bool) {
 	// The event id makes the fire unique: a redelivered event is the same
 	// message, a new event of the same type is a new one.
 	return sdk.Fire{Step: cfg.Step, Key: item.Event.ID}, true
-}
-
-// summarize joins diagnostics into one line for a Result.Err.
-func summarize(diags sdk.Diagnostics) string {
-	parts := make([]string, 0, len(diags))
-	for _, d := range diags {
-		if d.Severity != sdk.SeverityError {
-			continue
-		}
-		if len(d.Path) > 0 {
-			parts = append(parts, d.Path.String()+": "+d.Summary)
-		} else {
-			parts = append(parts, d.Summary)
-		}
-	}
-	return strings.Join(parts, "; ")
 }

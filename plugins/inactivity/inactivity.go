@@ -133,20 +133,7 @@ func (c *Config) counts(typ string) bool {
 	case slices.Contains(c.On, typ):
 		return true
 	}
-	return matches(c.On, typ) && !matches(c.Ignore, typ)
-}
-
-// matches reports whether an event type matches one of the patterns.
-func matches(patterns []string, typ string) bool {
-	for _, pat := range patterns {
-		switch {
-		case pat == typ, pat == "*":
-			return true
-		case strings.HasSuffix(pat, ".*") && strings.HasPrefix(typ, strings.TrimSuffix(pat, "*")):
-			return true
-		}
-	}
-	return false
+	return sdk.MatchType(c.On, typ) && !sdk.MatchType(c.Ignore, typ)
 }
 
 // decodeConfig decodes a rule's config with its defaults in place.
@@ -205,34 +192,7 @@ func (in *Inactivity) ValidateConfig(_ context.Context, req *sdk.ValidateConfigR
 // Evaluate restarts the customer's clock on activity and fires the steps
 // whose time has come.
 func (in *Inactivity) Evaluate(ctx context.Context, req *sdk.EvaluateRequest) (*sdk.EvaluateResponse, error) {
-	rules := make(map[string]*Config, len(req.Rules))
-	ruleErrs := make(map[string]string)
-	for name, raw := range req.Rules {
-		cfg, resp := decodeConfig(raw)
-		if resp.Diagnostics.HasErrors() {
-			ruleErrs[name] = fmt.Sprintf("config of rule %q is invalid: %s", name, summarize(resp.Diagnostics))
-			continue
-		}
-		rules[name] = cfg
-	}
-
-	out := &sdk.EvaluateResponse{Results: make([]sdk.Result, len(req.Items))}
-	for i := range req.Items {
-		if err := ctx.Err(); err != nil {
-			return nil, err
-		}
-		item := &req.Items[i]
-		cfg, ok := rules[item.Rule]
-		if !ok {
-			out.Results[i] = sdk.Result{State: item.State, Err: ruleErrs[item.Rule]}
-			if out.Results[i].Err == "" {
-				out.Results[i].Err = fmt.Sprintf("no config for rule %q in the batch", item.Rule)
-			}
-			continue
-		}
-		out.Results[i] = in.evaluate(item, cfg)
-	}
-	return out, nil
+	return sdk.EvaluateEach(ctx, req, decodeConfig, in.evaluate)
 }
 
 // evaluate handles one item.
@@ -386,20 +346,4 @@ func eventTime(ev *sdk.Event, now time.Time) time.Time {
 		t = now
 	}
 	return t.UTC()
-}
-
-// summarize joins diagnostics into one line for a Result.Err.
-func summarize(diags sdk.Diagnostics) string {
-	parts := make([]string, 0, len(diags))
-	for _, d := range diags {
-		if d.Severity != sdk.SeverityError {
-			continue
-		}
-		if len(d.Path) > 0 {
-			parts = append(parts, d.Path.String()+": "+d.Summary)
-		} else {
-			parts = append(parts, d.Summary)
-		}
-	}
-	return strings.Join(parts, "; ")
 }

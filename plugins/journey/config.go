@@ -236,18 +236,7 @@ func verb(attr string) string {
 // patterns: exact, "*" (any) or "prefix.*". The journey's own timer never
 // matches.
 func matches(patterns []string, typ string) bool {
-	if typ == timerFired || typ == "" {
-		return false
-	}
-	for _, pat := range patterns {
-		switch {
-		case pat == typ, pat == "*":
-			return true
-		case strings.HasSuffix(pat, ".*") && strings.HasPrefix(typ, strings.TrimSuffix(pat, "*")):
-			return true
-		}
-	}
-	return false
+	return typ != timerFired && sdk.MatchType(patterns, typ)
 }
 
 // decodeConfig decodes a rule's config with its defaults in place.

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"maps"
 	"math"
-	"strings"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
@@ -54,35 +53,7 @@ func (j *Journey) ValidateConfig(_ context.Context, req *sdk.ValidateConfigReque
 
 // Evaluate moves each item's customer through the journey.
 func (j *Journey) Evaluate(ctx context.Context, req *sdk.EvaluateRequest) (*sdk.EvaluateResponse, error) {
-	rules := make(map[string]*Config, len(req.Rules))
-	ruleErrs := make(map[string]string)
-	for name, raw := range req.Rules {
-		cfg, resp := decodeConfig(raw)
-		if resp.Diagnostics.HasErrors() {
-			ruleErrs[name] = fmt.Sprintf("config of rule %q is invalid: %s", name, summarize(resp.Diagnostics))
-			continue
-		}
-		rules[name] = cfg
-	}
-
-	out := &sdk.EvaluateResponse{Results: make([]sdk.Result, len(req.Items))}
-	for i := range req.Items {
-		if err := ctx.Err(); err != nil {
-			return nil, err
-		}
-		item := &req.Items[i]
-		cfg, ok := rules[item.Rule]
-		if !ok {
-			msg := ruleErrs[item.Rule]
-			if msg == "" {
-				msg = fmt.Sprintf("no config for rule %q in the batch", item.Rule)
-			}
-			out.Results[i] = sdk.Result{State: item.State, Err: msg}
-			continue
-		}
-		out.Results[i] = j.evaluate(item, cfg)
-	}
-	return out, nil
+	return sdk.EvaluateEach(ctx, req, decodeConfig, j.evaluate)
 }
 
 // run is the evaluation of one item: the state it changes and the result
@@ -372,20 +343,4 @@ func intOf(v any) (int, bool) {
 		return 0, false
 	}
 	return int(f), true
-}
-
-// summarize joins diagnostics into one line for a Result.Err.
-func summarize(diags sdk.Diagnostics) string {
-	parts := make([]string, 0, len(diags))
-	for _, d := range diags {
-		if d.Severity != sdk.SeverityError {
-			continue
-		}
-		if len(d.Path) > 0 {
-			parts = append(parts, d.Path.String()+": "+d.Summary)
-		} else {
-			parts = append(parts, d.Summary)
-		}
-	}
-	return strings.Join(parts, "; ")
 }

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"fmt"
 	"strconv"
 	"strings"
 	"time"
@@ -107,18 +106,7 @@ func warnf(path sdk.Path, format string, args ...any) sdk.Diagnostic {
 
 // matches reports whether an event type re-evaluates membership.
 func (c *Config) matches(typ string) bool {
-	if typ == timerFired {
-		return false
-	}
-	for _, pat := range c.On {
-		switch {
-		case pat == typ, pat == "*":
-			return true
-		case strings.HasSuffix(pat, ".*") && strings.HasPrefix(typ, strings.TrimSuffix(pat, "*")):
-			return true
-		}
-	}
-	return false
+	return typ != timerFired && sdk.MatchType(c.On, typ)
 }
 
 // firesOnEnter reports whether entering the segment fires.
@@ -183,35 +171,7 @@ func (s *Segment) ValidateConfig(_ context.Context, req *sdk.ValidateConfigReque
 // Evaluate re-evaluates membership on matching events and fires on the
 // transitions the rule asks for.
 func (s *Segment) Evaluate(ctx context.Context, req *sdk.EvaluateRequest) (*sdk.EvaluateResponse, error) {
-	rules := make(map[string]*Config, len(req.Rules))
-	ruleErrs := make(map[string]string)
-	for name, raw := range req.Rules {
-		cfg, resp := decodeConfig(raw)
-		if resp.Diagnostics.HasErrors() {
-			ruleErrs[name] = fmt.Sprintf("config of rule %q is invalid: %s", name, summarize(resp.Diagnostics))
-			continue
-		}
-		rules[name] = cfg
-	}
-
-	out := &sdk.EvaluateResponse{Results: make([]sdk.Result, len(req.Items))}
-	for i := range req.Items {
-		if err := ctx.Err(); err != nil {
-			return nil, err
-		}
-		item := &req.Items[i]
-		cfg, ok := rules[item.Rule]
-		if !ok {
-			out.Results[i].State = item.State
-			out.Results[i].Err = ruleErrs[item.Rule]
-			if out.Results[i].Err == "" {
-				out.Results[i].Err = fmt.Sprintf("no config for rule %q in the batch", item.Rule)
-			}
-			continue
-		}
-		out.Results[i] = s.evaluate(item, cfg)
-	}
-	return out, nil
+	return sdk.EvaluateEach(ctx, req, decodeConfig, s.evaluate)
 }
 
 // evaluate re-evaluates one customer's membership.
@@ -334,20 +294,4 @@ func formatTime(t time.Time) string {
 		return ""
 	}
 	return t.UTC().Format(time.RFC3339)
-}
-
-// summarize joins diagnostics into one line for a Result.Err.
-func summarize(diags sdk.Diagnostics) string {
-	parts := make([]string, 0, len(diags))
-	for _, d := range diags {
-		if d.Severity != sdk.SeverityError {
-			continue
-		}
-		if len(d.Path) > 0 {
-			parts = append(parts, d.Path.String()+": "+d.Summary)
-		} else {
-			parts = append(parts, d.Summary)
-		}
-	}
-	return strings.Join(parts, "; ")
 }

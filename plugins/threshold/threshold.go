@@ -128,18 +128,7 @@ func (c *Config) summing() bool { return c.Sum != "" }
 
 // matches reports whether an event type is counted.
 func (c *Config) matches(typ string) bool {
-	if typ == timerFired {
-		return false
-	}
-	for _, pat := range c.On {
-		switch {
-		case pat == typ, pat == "*":
-			return true
-		case strings.HasSuffix(pat, ".*") && strings.HasPrefix(typ, strings.TrimSuffix(pat, "*")):
-			return true
-		}
-	}
-	return false
+	return typ != timerFired && sdk.MatchType(c.On, typ)
 }
 
 // decodeConfig decodes a rule's config with its defaults in place.
@@ -357,35 +346,7 @@ func (t *Threshold) ValidateConfig(_ context.Context, req *sdk.ValidateConfigReq
 // Evaluate counts matching events per customer and key, and fires when a
 // window reaches the threshold.
 func (t *Threshold) Evaluate(ctx context.Context, req *sdk.EvaluateRequest) (*sdk.EvaluateResponse, error) {
-	rules := make(map[string]*Config, len(req.Rules))
-	ruleErrs := make(map[string]string)
-	for name, raw := range req.Rules {
-		cfg, resp := decodeConfig(raw)
-		if resp.Diagnostics.HasErrors() {
-			ruleErrs[name] = fmt.Sprintf("config of rule %q is invalid: %s", name, summarize(resp.Diagnostics))
-			continue
-		}
-		rules[name] = cfg
-	}
-
-	out := &sdk.EvaluateResponse{Results: make([]sdk.Result, len(req.Items))}
-	for i := range req.Items {
-		if err := ctx.Err(); err != nil {
-			return nil, err
-		}
-		item := &req.Items[i]
-		cfg, ok := rules[item.Rule]
-		if !ok {
-			out.Results[i].State = item.State
-			out.Results[i].Err = ruleErrs[item.Rule]
-			if out.Results[i].Err == "" {
-				out.Results[i].Err = fmt.Sprintf("no config for rule %q in the batch", item.Rule)
-			}
-			continue
-		}
-		out.Results[i] = t.evaluate(item, cfg)
-	}
-	return out, nil
+	return sdk.EvaluateEach(ctx, req, decodeConfig, t.evaluate)
 }
 
 // evaluate counts one item and decides whether it fires.
@@ -577,20 +538,4 @@ func (t *Threshold) result(log hclog.Logger, st *state, fires []sdk.Fire) sdk.Re
 		return sdk.Result{Fires: fires}
 	}
 	return sdk.Result{State: b, Fires: fires}
-}
-
-// summarize joins diagnostics into one line for a Result.Err.
-func summarize(diags sdk.Diagnostics) string {
-	parts := make([]string, 0, len(diags))
-	for _, d := range diags {
-		if d.Severity != sdk.SeverityError {
-			continue
-		}
-		if len(d.Path) > 0 {
-			parts = append(parts, d.Path.String()+": "+d.Summary)
-		} else {
-			parts = append(parts, d.Summary)
-		}
-	}
-	return strings.Join(parts, "; ")
 }
