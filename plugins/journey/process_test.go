@@ -3,15 +3,11 @@ package main
 import (
 	"context"
 	"fmt"
-	"os/exec"
-	"path/filepath"
 	"testing"
 	"time"
 
-	"github.com/hashicorp/go-hclog"
-	"github.com/hashicorp/go-plugin"
-
 	"github.com/triggergate/triggergate/sdk"
+	"github.com/triggergate/triggergate/sdk/plugintest"
 )
 
 // TestPluginProcess builds the plugin binary and runs it the way the gateway
@@ -22,30 +18,7 @@ func TestPluginProcess(t *testing.T) {
 		t.Skip("builds and launches the plugin binary")
 	}
 	t.Parallel()
-	bin := filepath.Join(t.TempDir(), "journey")
-	build := exec.Command("go", "build", "-o", bin, ".")
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
-	client := plugin.NewClient(&plugin.ClientConfig{
-		HandshakeConfig:  sdk.Handshake,
-		Plugins:          sdk.HostPlugins(),
-		Cmd:              exec.Command(bin),
-		AllowedProtocols: []plugin.Protocol{plugin.ProtocolGRPC},
-		AutoMTLS:         true,
-		Logger:           hclog.NewNullLogger(),
-		StartTimeout:     30 * time.Second,
-	})
-	t.Cleanup(client.Kill)
-	rpc, err := client.Client()
-	if err != nil {
-		t.Fatalf("starting plugin: %v", err)
-	}
-	raw, err := rpc.Dispense(sdk.KindTrigger)
-	if err != nil {
-		t.Fatal(err)
-	}
-	trig := raw.(sdk.Trigger)
+	trig := plugintest.TriggerProcess(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 
