@@ -144,19 +144,46 @@ func New(st *store.Store, lg *eventlog.Log, rules []Rule, logger hclog.Logger, o
 	return e
 }
 
-// Drain processes every partition until the log is empty and returns the
-// number of events consumed, without fencing. It does not wait for new
-// events: tests and tools use it to process what is there
-// deterministically, on a store no other node processes.
+// Drain processes every partition until the log holds nothing and no
+// timer is due, and returns the number of events and timers consumed,
+// without fencing. It does not wait for new events: tests and tools (the
+// simulator) use it to process what is there deterministically, on a
+// store no other node processes. A pass may append to another partition
+// (a merge hands a record over), so it sweeps until a sweep finds nothing.
 func (e *Engine) Drain(ctx context.Context) (int, error) {
 	total := 0
 	for {
-		n, _, err := e.pass(ctx, -1, nil, e.batch)
-		total += n
-		if err != nil || n == 0 {
-			return total, err
+		swept := 0
+		for p := range e.log.Partitions() {
+			for {
+				n, _, err := e.pass(ctx, p, nil, e.batch)
+				swept += n
+				if err != nil {
+					return total + swept, err
+				}
+				if n == 0 {
+					break
+				}
+			}
+		}
+		total += swept
+		if swept == 0 {
+			return total, nil
 		}
 	}
+}
+
+// NextTimer returns when the earliest timer of any partition is due, if
+// there is one. The simulator advances its clock to it.
+func (e *Engine) NextTimer(ctx context.Context) (time.Time, bool) {
+	var first time.Time
+	found := false
+	for p := range e.log.Partitions() {
+		if due, ok := e.nextTimer(ctx, p); ok && (!found || due.Before(first)) {
+			first, found = due, true
+		}
+	}
+	return first, found
 }
 
 func sleep(ctx context.Context, d time.Duration) bool {
@@ -180,7 +207,7 @@ var errTooManyOps = errors.New("pass outcome exceeds one transaction")
 // maxOps stays under etcd's default limit of 128 operations per txn.
 const maxOps = 120
 
-// pass processes up to limit pending entries of one partition (-1: all),
+// pass processes up to limit pending entries of one partition,
 // and the partition's timers that are due, and returns how many of either
 // it consumed and the revision it read at. With a claim, the commit is
 // fenced by it. A failure of the trigger plugins comes back as a

@@ -62,7 +62,7 @@ func (e *Engine) timerKey(partition int, customerKey, rule string, t sdk.Timer) 
 }
 
 // read takes what a pass works on, in one etcd round trip: up to limit
-// pending log entries of a partition (-1: all) and up to limit of its
+// pending log entries of a partition and up to limit of its
 // timers that are due now. It returns the revision it read at.
 func (e *Engine) read(ctx context.Context, partition, limit int) ([]eventlog.Entry, []dueTimer, int64, error) {
 	logOp, err := e.log.PendingOp(partition, limit)
@@ -71,10 +71,7 @@ func (e *Engine) read(ctx context.Context, partition, limit int) ([]eventlog.Ent
 	}
 	now := e.now()
 	prefix := e.timerPrefix(partition)
-	end := clientv3.GetPrefixRangeEnd(prefix)
-	if partition >= 0 {
-		end = fmt.Sprintf("%s%016d", prefix, now.UnixMilli()+1)
-	}
+	end := fmt.Sprintf("%s%016d", prefix, now.UnixMilli()+1)
 	timerOp := clientv3.OpGet(prefix, clientv3.WithRange(end), clientv3.WithLimit(int64(limit)))
 	rctx, cancel := context.WithTimeout(ctx, e.opTimeout)
 	defer cancel()
@@ -91,8 +88,6 @@ func (e *Engine) read(ctx context.Context, partition, limit int) ([]eventlog.Ent
 			// partition (it is logged, and deleted with the pass).
 			e.logger.Error("timer record does not decode; deleting it", "key", d.key, "error", err)
 			d.timerValue = timerValue{}
-		} else if d.Timer.At.After(now) {
-			continue // partition -1 reads every timer
 		}
 		timers = append(timers, d)
 	}

@@ -288,6 +288,18 @@ func startEmbedded(ctx context.Context, cfg Config, zl *zap.Logger) (*embed.Etcd
 // Client returns the etcd client. It stays valid until Close.
 func (s *Store) Client() *clientv3.Client { return s.client }
 
+// Sub returns a view of the store whose keys all live under name below
+// this store's prefix. It shares the connection: closing the view closes
+// nothing, and it is only valid while s is open. Tests and the simulator
+// use it to keep independent worlds on one etcd.
+func (s *Store) Sub(name string) *Store {
+	cfg := s.cfg
+	cfg.Prefix = s.Key(name) + "/"
+	v := &Store{cfg: cfg, log: s.log, client: s.client}
+	v.closeOnce.Do(func() {}) // a view owns nothing to close
+	return v
+}
+
 // Prefix returns the key prefix, ending in "/".
 func (s *Store) Prefix() string { return s.cfg.Prefix }
 

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"os"
 	"strings"
 	"sync"
 	"syscall"
@@ -67,6 +68,64 @@ func StartWith(t testing.TB, cfg store.Config) *store.Store {
 	w.close()
 	t.Fatalf("starting embedded etcd: %v", lastErr)
 	return nil
+}
+
+var shared struct {
+	mu    sync.Mutex
+	store *store.Store
+	dir   string
+	n     int
+}
+
+// Shared returns a fresh, empty key space (a store.Sub view) on one
+// embedded etcd shared by every test of the test binary: for packages
+// with many short tests, where an etcd per test would cost more than the
+// tests. The first call starts it; TestMain must call CloseShared after
+// m.Run. etcd's errors go to stderr.
+func Shared(t testing.TB) *store.Store {
+	t.Helper()
+	shared.mu.Lock()
+	defer shared.mu.Unlock()
+	if shared.store == nil {
+		dir, err := os.MkdirTemp("", "triggergate-etcd-")
+		if err != nil {
+			t.Fatalf("creating the shared etcd's dir: %v", err)
+		}
+		log := hclog.New(&hclog.LoggerOptions{Name: "store", Level: hclog.Error})
+		for attempt := 0; attempt < startAttempts; attempt++ {
+			cfg := store.Config{Embedded: true, DataDir: fmt.Sprintf("%s/%d", dir, attempt),
+				ClientURL: fmt.Sprintf("http://127.0.0.1:%d", FreePort(t)),
+				PeerURL:   fmt.Sprintf("http://127.0.0.1:%d", FreePort(t))}
+			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+			s, err := store.Open(ctx, cfg, log)
+			cancel()
+			if err == nil {
+				shared.store, shared.dir = s, dir
+				break
+			}
+			if !errors.Is(err, syscall.EADDRINUSE) && !strings.Contains(err.Error(), "address already in use") {
+				_ = os.RemoveAll(dir)
+				t.Fatalf("starting the shared embedded etcd: %v", err)
+			}
+		}
+		if shared.store == nil {
+			_ = os.RemoveAll(dir)
+			t.Fatal("starting the shared embedded etcd: no free ports")
+		}
+	}
+	shared.n++
+	return shared.store.Sub(fmt.Sprintf("t%05d", shared.n))
+}
+
+// CloseShared stops the etcd Shared started, if any, and removes its data.
+func CloseShared() {
+	shared.mu.Lock()
+	defer shared.mu.Unlock()
+	if shared.store != nil {
+		_ = shared.store.Close()
+		_ = os.RemoveAll(shared.dir)
+		shared.store = nil
+	}
 }
 
 // FreePort returns a loopback TCP port that was free a moment ago. Another

@@ -1,0 +1,246 @@
+// Package simulate runs events through a configuration's trigger rules on
+// a virtual clock: the real engine, the real trigger plugins and the real
+// policies, against a store of its own, with nothing delivered. It is what
+// the journey scenario tests drive, and what an operator uses to see what
+// a configuration would do before it goes live.
+//
+// Time only moves when the caller moves it. AdvanceTo steps the clock from
+// one due timer to the next, processing each as the partition's owner
+// would at that instant, so a week of journey runs in milliseconds and no
+// timer is ever late.
+package simulate
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/url"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+	clientv3 "go.etcd.io/etcd/client/v3"
+
+	"github.com/triggergate/triggergate/gateway/internal/app"
+	"github.com/triggergate/triggergate/gateway/internal/customer"
+	"github.com/triggergate/triggergate/gateway/internal/engine"
+	"github.com/triggergate/triggergate/gateway/internal/eventlog"
+	"github.com/triggergate/triggergate/gateway/internal/store"
+	"github.com/triggergate/triggergate/sdk"
+)
+
+// Partitions is how many partitions a simulation spreads customers over:
+// more than one, so that per-partition behaviour is exercised.
+const Partitions = 8
+
+// Options tune a simulation.
+type Options struct {
+	// Start is the virtual time the simulation begins at.
+	Start time.Time
+	// MaxTimerLateness is the policy's limit on late timers (zero: the
+	// engine's default). The simulator never fires a timer late.
+	MaxTimerLateness time.Duration
+	Logger           hclog.Logger
+}
+
+// Simulator holds one simulated world: a store (a private key space),
+// the engine over it, and the virtual clock.
+type Simulator struct {
+	store  *store.Store
+	log    *eventlog.Log
+	engine *engine.Engine
+
+	mu  sync.Mutex
+	now time.Time
+	seq int
+}
+
+// New builds a simulator for a prepared plan on st, which it owns the keys
+// of: give each simulation its own store or store.Sub view.
+func New(st *store.Store, plan *app.Plan, opts Options) *Simulator {
+	logger := opts.Logger
+	if logger == nil {
+		logger = hclog.NewNullLogger()
+	}
+	start := opts.Start
+	if start.IsZero() {
+		start = time.Date(2026, 1, 5, 9, 0, 0, 0, time.UTC) // a Monday morning
+	}
+	s := &Simulator{store: st, now: start.UTC()}
+	s.log = eventlog.New(st, logger.Named("eventlog"), eventlog.WithPartitions(Partitions),
+		eventlog.WithClock(s.Now), eventlog.WithCommitWindow(0))
+	engOpts := []engine.Option{
+		engine.WithClock(s.Now), engine.WithPolicy(plan.Policy), engine.WithChannelKinds(plan.ChannelKinds),
+		// A plugin that fails fails the simulation at once.
+		engine.WithMaxAttempts(1),
+	}
+	if opts.MaxTimerLateness > 0 {
+		engOpts = append(engOpts, engine.WithTimerLateness(opts.MaxTimerLateness))
+	}
+	s.engine = engine.New(st, s.log, plan.Rules, logger.Named("engine"), engOpts...)
+	return s
+}
+
+// Close stops the simulator's event log. The store stays open.
+func (s *Simulator) Close() { s.log.Close() }
+
+// Now is the virtual time.
+func (s *Simulator) Now() time.Time {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.now
+}
+
+func (s *Simulator) set(t time.Time) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if t.After(s.now) {
+		s.now = t.UTC()
+	}
+}
+
+// Send accepts events at the current virtual time, as the ingest would,
+// and processes them with everything then due. An event without an id
+// gets one; without times, the virtual now.
+func (s *Simulator) Send(ctx context.Context, events ...sdk.Event) error {
+	now := s.Now()
+	for i := range events {
+		ev := &events[i]
+		if ev.ID == "" {
+			s.mu.Lock()
+			s.seq++
+			ev.ID = fmt.Sprintf("sim_%06d", s.seq)
+			s.mu.Unlock()
+		}
+		if ev.Source == "" {
+			ev.Source, ev.SourceKind = "simulate", "simulate"
+		}
+		if ev.OccurredAt.IsZero() {
+			ev.OccurredAt = now
+		}
+		if ev.ReceivedAt.IsZero() {
+			ev.ReceivedAt = now
+		}
+		if sdk.ReservedType(ev.Type) {
+			return fmt.Errorf("event %s: type %q is reserved for the gateway's own events", ev.ID, ev.Type)
+		}
+		if ev.Customer.Key() == "" {
+			return fmt.Errorf("event %s: no customer identity", ev.ID)
+		}
+	}
+	if _, err := s.log.Append(ctx, "simulate", events, 0); err != nil {
+		return fmt.Errorf("appending events: %w", err)
+	}
+	return s.drain(ctx)
+}
+
+// Advance moves the virtual clock forward by d; see AdvanceTo.
+func (s *Simulator) Advance(ctx context.Context, d time.Duration) error {
+	return s.AdvanceTo(ctx, s.Now().Add(d))
+}
+
+// AdvanceTo moves the virtual clock to t, stopping at every timer due on
+// the way so that each fires at its due time, in order.
+func (s *Simulator) AdvanceTo(ctx context.Context, t time.Time) error {
+	for {
+		due, ok := s.engine.NextTimer(ctx)
+		if !ok || due.After(t) {
+			break
+		}
+		s.set(due)
+		if err := s.drain(ctx); err != nil {
+			return err
+		}
+	}
+	s.set(t)
+	return s.drain(ctx)
+}
+
+func (s *Simulator) drain(ctx context.Context) error {
+	if _, err := s.engine.Drain(ctx); err != nil {
+		return fmt.Errorf("at %s: %w", s.Now().Format(time.RFC3339), err)
+	}
+	return nil
+}
+
+// Decision is one entry of a customer's decision trace.
+type Decision struct {
+	Customer string `json:"customer"`
+	customer.Decision
+}
+
+// When is when the decision's message goes out: its deferral's end for a
+// deferred message, the decision's time otherwise.
+func (d Decision) When() time.Time {
+	if !d.Until.IsZero() {
+		return d.Until
+	}
+	return d.At
+}
+
+// String is a compact form for test failures and the simulate command:
+// "2026-01-05T10:00:00Z id:c-1 cart/reminder email sent".
+func (d Decision) String() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s %s %s", d.At.UTC().Format(time.RFC3339), d.Customer, d.Rule)
+	if d.Step != "" {
+		b.WriteString("/" + d.Step)
+	}
+	if d.Channel != "" {
+		b.WriteString(" " + d.Channel)
+	}
+	b.WriteString(" " + d.Outcome)
+	if d.Reason != "" {
+		b.WriteString(" (" + d.Reason + ")")
+	}
+	if d.Variant != "" {
+		b.WriteString(" variant=" + d.Variant)
+	}
+	if !d.Until.IsZero() {
+		b.WriteString(" until " + d.Until.UTC().Format(time.RFC3339))
+	}
+	return b.String()
+}
+
+// Decisions returns every customer's decision trace, oldest first (ties
+// by customer). Each trace is bounded (customer.MaxTrace), so a
+// simulation that makes more decisions for one customer sees the newest.
+func (s *Simulator) Decisions(ctx context.Context) ([]Decision, error) {
+	prefix := s.store.Key("customers") + "/"
+	resp, err := s.store.Client().Get(ctx, prefix, clientv3.WithPrefix())
+	if err != nil {
+		return nil, fmt.Errorf("reading customers: %w", err)
+	}
+	var out []Decision
+	for _, kv := range resp.Kvs {
+		key, err := url.PathUnescape(strings.TrimPrefix(string(kv.Key), prefix))
+		if err != nil {
+			return nil, fmt.Errorf("customer key %q: %w", kv.Key, err)
+		}
+		var rec customer.Record
+		if err := json.Unmarshal(kv.Value, &rec); err != nil {
+			return nil, fmt.Errorf("customer %s: %w", key, err)
+		}
+		for _, d := range rec.Trace {
+			out = append(out, Decision{Customer: key, Decision: d})
+		}
+	}
+	slices.SortStableFunc(out, func(a, b Decision) int {
+		if c := a.At.Compare(b.At); c != 0 {
+			return c
+		}
+		return strings.Compare(a.Customer, b.Customer)
+	})
+	return out, nil
+}
+
+// Customer returns a customer's stored record: profile, rule state and
+// timers.
+func (s *Simulator) Customer(ctx context.Context, key string) (*CustomerView, error) {
+	return engine.ReadCustomer(ctx, s.store, key)
+}
+
+// CustomerView is a customer's stored record (engine.CustomerView).
+type CustomerView = engine.CustomerView
