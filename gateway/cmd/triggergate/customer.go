@@ -56,6 +56,10 @@ func customerCmd(args []string, stdout, stderr io.Writer) int {
 		}
 		lg := eventlog.New(st, hclog.NewNullLogger(), eventlog.WithPartitions(s.Partitions))
 		defer lg.Close()
+		// Any identifier of the customer names the record it belongs to.
+		if v, err := engine.ReadCustomer(ctx, st, key); err == nil {
+			key = v.Key
+		}
 		id, err := engine.Erase(ctx, lg, key, time.Now())
 		if err != nil {
 			fmt.Fprintln(stderr, "triggergate customer:", err)

@@ -13,6 +13,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"net/url"
 	"slices"
 	"sync"
@@ -225,7 +226,7 @@ func (e *Engine) pass(ctx context.Context, partition int, claim *cluster.Claim, 
 		return 0, rev, nil
 	}
 	for {
-		out, err := e.process(ctx, entries, timers)
+		out, err := e.process(ctx, partition, entries, timers)
 		if err != nil {
 			return 0, rev, &processError{entries: entries, timers: timers, err: err}
 		}
@@ -258,7 +259,24 @@ type outcome struct {
 	customers map[string]*customerRecord // by customer key
 	messages  []outbox.Entry
 	dead      []deadEvent
-	writes    writes // timer keys set, moved, cancelled and fired
+	// writes are the other keys the pass writes: timers set, moved,
+	// cancelled and fired, identity index entries, events forwarded to
+	// other partitions.
+	writes writes
+	// cmps are the conditions on keys the pass read besides the log,
+	// timers and customers (identity index entries), by key.
+	cmps map[string]clientv3.Cmp
+}
+
+// compare makes the commit conditional on key still being at rev (0:
+// still absent).
+func (o *outcome) compare(key string, rev int64) {
+	if o.cmps == nil {
+		o.cmps = map[string]clientv3.Cmp{}
+	}
+	if _, ok := o.cmps[key]; !ok {
+		o.cmps[key] = clientv3.Compare(clientv3.ModRevision(key), "=", rev)
+	}
 }
 
 type deadEvent struct {
@@ -296,7 +314,7 @@ type work struct {
 	key   string // customer key
 }
 
-func (e *Engine) process(ctx context.Context, entries []eventlog.Entry, timers []dueTimer) (*outcome, error) {
+func (e *Engine) process(ctx context.Context, partition int, entries []eventlog.Entry, timers []dueTimer) (*outcome, error) {
 	out := &outcome{customers: map[string]*customerRecord{}}
 	now := e.now().UTC()
 
@@ -325,6 +343,10 @@ func (e *Engine) process(ctx context.Context, entries []eventlog.Entry, timers [
 		}
 		items = append(items, &work{entry: en, event: en.Event, key: key})
 	}
+	items, err := e.resolve(ctx, partition, items, out)
+	if err != nil {
+		return nil, err
+	}
 	var rounds [][]*work
 	seen := map[string]int{}
 	for _, w := range items {
@@ -348,8 +370,8 @@ func (e *Engine) process(ctx context.Context, entries []eventlog.Entry, timers [
 					continue
 				}
 				w.event = timerEvent(w.timer, c.Profile, now)
-			} else if w.event.Type == EraseType {
-				if err := e.erase(ctx, w, c, out); err != nil {
+			} else if internalType(w.event.Type) {
+				if err := e.internal(ctx, w, c, out, now); err != nil {
 					return nil, err
 				}
 				continue
@@ -490,14 +512,11 @@ func (e *Engine) apply(rule *Rule, w *work, res sdk.Result, out *outcome, now ti
 			out.writes.del(e.timerKey(partition, key, rule.Name, old))
 		}
 		t.At = t.At.UTC()
-		c.Timers[rule.Name][t.ID] = t
-		v, err := json.Marshal(timerValue{Customer: key, Rule: rule.Name, Timer: t})
-		if err != nil {
+		if err := e.putTimer(partition, key, rule.Name, t, out); err != nil {
 			e.logger.Warn("timer refused: its data does not encode", "rule", rule.Name, "timer", t.ID, "error", err)
-			delete(c.Timers[rule.Name], t.ID)
 			continue
 		}
-		out.writes.put(e.timerKey(partition, key, rule.Name, t), string(v))
+		c.Timers[rule.Name][t.ID] = t
 	}
 	c.dirty = true
 	for _, f := range res.Fires {
@@ -604,6 +623,9 @@ func (e *Engine) commit(ctx context.Context, entries []eventlog.Entry, timers []
 	}
 	for _, t := range timers {
 		cmps = append(cmps, clientv3.Compare(clientv3.ModRevision(t.key), "=", t.modRevision))
+	}
+	for _, k := range slices.Sorted(maps.Keys(out.cmps)) {
+		cmps = append(cmps, out.cmps[k])
 	}
 	ops := e.log.ConsumeOps(entries)
 	ops = append(ops, out.writes.list()...)

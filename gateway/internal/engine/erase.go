@@ -131,11 +131,27 @@ type CustomerView struct {
 // ErrNoCustomer means no record exists under the key.
 var ErrNoCustomer = errors.New("no such customer")
 
-// ReadCustomer returns the stored record of a customer.
+// ReadCustomer returns the stored record of a customer. A key with no
+// record of its own is looked up in the identity index, so any identifier
+// of a customer finds their record ("email:jane@example.com" finds the
+// account it merged into); the view's Key is the record's.
 func ReadCustomer(ctx context.Context, st *store.Store, customerKey string) (*CustomerView, error) {
 	resp, err := st.Client().Get(ctx, st.Key("customers", url.PathEscape(customerKey)))
 	if err != nil {
 		return nil, fmt.Errorf("reading customer %s: %w", customerKey, err)
+	}
+	if len(resp.Kvs) == 0 && !isAccount(customerKey) {
+		kind, v, _ := strings.Cut(customerKey, ":")
+		idx, err := st.Client().Get(ctx, st.Key("identity", kind, url.PathEscape(v)))
+		if err != nil {
+			return nil, fmt.Errorf("reading the identity index for %s: %w", customerKey, err)
+		}
+		if len(idx.Kvs) == 1 && string(idx.Kvs[0].Value) != customerKey {
+			customerKey = string(idx.Kvs[0].Value)
+			if resp, err = st.Client().Get(ctx, st.Key("customers", url.PathEscape(customerKey))); err != nil {
+				return nil, fmt.Errorf("reading customer %s: %w", customerKey, err)
+			}
+		}
 	}
 	if len(resp.Kvs) == 0 {
 		return nil, fmt.Errorf("customer %s: %w", customerKey, ErrNoCustomer)

@@ -61,6 +61,16 @@ func (e *Engine) timerKey(partition int, customerKey, rule string, t sdk.Timer) 
 		url.PathEscape(customerKey), url.PathEscape(rule), url.PathEscape(t.ID))
 }
 
+// putTimer writes a timer's key, in the pass's commit.
+func (e *Engine) putTimer(partition int, customerKey, rule string, t sdk.Timer, out *outcome) error {
+	v, err := json.Marshal(timerValue{Customer: customerKey, Rule: rule, Timer: t})
+	if err != nil {
+		return err
+	}
+	out.writes.put(e.timerKey(partition, customerKey, rule, t), string(v))
+	return nil
+}
+
 // read takes what a pass works on, in one etcd round trip: up to limit
 // pending log entries of a partition and up to limit of its
 // timers that are due now. It returns the revision it read at.
