@@ -23,6 +23,7 @@ const (
 	TypeStringList AttrType = "list(string)"
 	TypeNumberList AttrType = "list(number)"
 	TypeStringMap  AttrType = "map(string)"
+	TypeEventTypes AttrType = "list(event_type)" // a list of event types or patterns; see EventTypes
 )
 
 // Schema describes a plugin's config block.
@@ -78,6 +79,7 @@ func SchemaOf(cfg any) Schema {
 var (
 	durationType   = reflect.TypeFor[Duration]()
 	expressionType = reflect.TypeFor[Expression]()
+	eventTypesType = reflect.TypeFor[EventTypes]()
 )
 
 func schemaOf(t reflect.Type) (Schema, error) {
@@ -120,6 +122,8 @@ func attrTypeOf(t reflect.Type) (AttrType, error) {
 		return TypeDuration, nil
 	case expressionType:
 		return TypeExpression, nil
+	case eventTypesType:
+		return TypeEventTypes, nil
 	}
 	switch t.Kind() {
 	case reflect.String:

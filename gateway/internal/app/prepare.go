@@ -77,13 +77,14 @@ func Prepare(ctx context.Context, cfg *config.Config, host *pluginhost.Host) (*P
 		plan.Templates[t.Name] = tmpl
 	}
 
+	events := cfg.Events()
 	for _, c := range cfg.Channels {
 		handle, err := host.Channel(c.Plugin)
 		if err != nil {
 			diags = append(diags, pluginDiag(c.Plugin, err, c.PluginRange))
 			continue
 		}
-		raw, d := pluginConfig(ctx, handle, c.Config, cfg.BaseDir, c.ConfigRange, c.PluginRange)
+		raw, d := pluginConfig(ctx, handle, c.Config, cfg.BaseDir, c.ConfigRange, c.PluginRange, events)
 		diags = append(diags, d...)
 		if !d.HasErrors() {
 			plan.Channels[c.Name] = delivery.Channel{Name: c.Name, Plugin: handle, Config: raw}
@@ -96,7 +97,7 @@ func Prepare(ctx context.Context, cfg *config.Config, host *pluginhost.Host) (*P
 			diags = append(diags, pluginDiag(t.Plugin, err, t.PluginRange))
 			continue
 		}
-		raw, d := pluginConfig(ctx, handle, t.Config, cfg.BaseDir, t.ConfigRange, t.PluginRange)
+		raw, d := pluginConfig(ctx, handle, t.Config, cfg.BaseDir, t.ConfigRange, t.PluginRange, events)
 		diags = append(diags, d...)
 		if d.HasErrors() {
 			continue
@@ -132,12 +133,12 @@ func globalPolicy(p *config.Policy) *policy.Global {
 
 // pluginConfig decodes a config block against the plugin's schema and has
 // the plugin validate the result.
-func pluginConfig(ctx context.Context, p sdk.Describer, body hcl.Body, baseDir string, blockRange, pluginRange hcl.Range) (sdk.RawConfig, hcl.Diagnostics) {
+func pluginConfig(ctx context.Context, p sdk.Describer, body hcl.Body, baseDir string, blockRange, pluginRange hcl.Range, events *config.EventCatalog) (sdk.RawConfig, hcl.Diagnostics) {
 	desc, err := p.Describe(ctx)
 	if err != nil {
 		return nil, hcl.Diagnostics{pluginDiag("", err, pluginRange)}
 	}
-	raw, diags := config.DecodePluginConfig(body, desc.Schema, config.EvalContext(baseDir))
+	raw, diags := config.DecodePluginConfig(body, desc.Schema, config.EvalContext(baseDir), events)
 	if diags.HasErrors() {
 		return nil, diags
 	}

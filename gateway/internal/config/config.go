@@ -192,6 +192,10 @@ type Source struct {
 	// DedupeWindow (dedupe_window) is how long delivery ids are remembered
 	// to drop vendor retries; default 72h, longer than any vendor retries.
 	DedupeWindow time.Duration
+	// EventTypes (event_types) are the custom event types the source sends,
+	// beyond the taxonomy: what a json or standard source's sender uses.
+	// Trigger attributes of type sdk.EventTypes may name them.
+	EventTypes []string
 	// Body is the rest of the block (kind-specific settings), decoded by
 	// package source. Expressions in it keep access to their source text.
 	Body hcl.Body

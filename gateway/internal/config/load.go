@@ -86,6 +86,8 @@ type (
 		ReplayWindowRange hcl.Range `hcl:"replay_window,attr_range"`
 		DedupeWindow      *string   `hcl:"dedupe_window,optional"`
 		DedupeWindowRange hcl.Range `hcl:"dedupe_window,attr_range"`
+		EventTypes        []string  `hcl:"event_types,optional"`
+		EventTypesRange   hcl.Range `hcl:"event_types,attr_range"`
 		Body              hcl.Body  `hcl:",remain"`
 		DefRange          hcl.Range `hcl:",def_range"`
 	}
@@ -641,6 +643,7 @@ func (l *loader) sources(blocks []*sourceHCL) {
 				out.DedupeWindow = d
 			}
 		}
+		out.EventTypes = l.checkDeclaredTypes(s.EventTypes, s.EventTypesRange)
 		l.cfg.Sources = append(l.cfg.Sources, out)
 	}
 }

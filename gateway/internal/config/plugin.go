@@ -28,12 +28,18 @@ import (
 // from a Config returned by Load or LoadFiles (Channel.Config,
 // Trigger.Config, Source.Body or a block inside them).
 //
-// A nil body is an empty one.
-func DecodePluginConfig(body hcl.Body, schema sdk.Schema, ctx *hcl.EvalContext) (sdk.RawConfig, hcl.Diagnostics) {
+// A nil body is an empty one. With events, every entry of an
+// sdk.EventTypes attribute must be a type the configuration can receive
+// (EventCatalog.Check); without, they are taken as plain strings.
+func DecodePluginConfig(body hcl.Body, schema sdk.Schema, ctx *hcl.EvalContext, events ...*EventCatalog) (sdk.RawConfig, hcl.Diagnostics) {
 	if body == nil {
 		body = hcl.EmptyBody()
 	}
-	obj, diags := decodeObject(body, schema, ctx)
+	var cat *EventCatalog
+	if len(events) > 0 {
+		cat = events[0]
+	}
+	obj, diags := decodeObject(body, schema, ctx, cat)
 	b, err := json.Marshal(obj)
 	if err != nil { // not reachable: every value is valid JSON already
 		return nil, append(diags, &hcl.Diagnostic{
@@ -46,7 +52,7 @@ func DecodePluginConfig(body hcl.Body, schema sdk.Schema, ctx *hcl.EvalContext) 
 	return sdk.RawConfig(b), diags
 }
 
-func decodeObject(body hcl.Body, schema sdk.Schema, ctx *hcl.EvalContext) (map[string]json.RawMessage, hcl.Diagnostics) {
+func decodeObject(body hcl.Body, schema sdk.Schema, ctx *hcl.EvalContext, cat *EventCatalog) (map[string]json.RawMessage, hcl.Diagnostics) {
 	hs := &hcl.BodySchema{}
 	for _, a := range schema.Attributes {
 		hs.Attributes = append(hs.Attributes, hcl.AttributeSchema{Name: a.Name, Required: a.Required})
@@ -65,7 +71,7 @@ func decodeObject(body hcl.Body, schema sdk.Schema, ctx *hcl.EvalContext) (map[s
 		if !ok {
 			continue
 		}
-		v, d := decodeAttr(attr, as, ctx, src)
+		v, d := decodeAttr(attr, as, ctx, src, cat)
 		diags = append(diags, d...)
 		if v != nil {
 			obj[as.Name] = v
@@ -100,7 +106,7 @@ func decodeObject(body hcl.Body, schema sdk.Schema, ctx *hcl.EvalContext) (map[s
 		}
 		var items []json.RawMessage
 		for _, b := range blocks {
-			inner, d := decodeObject(b.Body, bs.Schema, ctx)
+			inner, d := decodeObject(b.Body, bs.Schema, ctx, cat)
 			diags = append(diags, d...)
 			enc, err := json.Marshal(inner)
 			if err != nil {
@@ -131,7 +137,7 @@ func ctyType(t sdk.AttrType) (cty.Type, bool) {
 		return cty.Number, true
 	case sdk.TypeBool:
 		return cty.Bool, true
-	case sdk.TypeStringList:
+	case sdk.TypeStringList, sdk.TypeEventTypes:
 		return cty.List(cty.String), true
 	case sdk.TypeNumberList:
 		return cty.List(cty.Number), true
@@ -141,7 +147,7 @@ func ctyType(t sdk.AttrType) (cty.Type, bool) {
 	return cty.NilType, false
 }
 
-func decodeAttr(attr *hcl.Attribute, as sdk.AttributeSchema, ctx *hcl.EvalContext, src []byte) (json.RawMessage, hcl.Diagnostics) {
+func decodeAttr(attr *hcl.Attribute, as sdk.AttributeSchema, ctx *hcl.EvalContext, src []byte, cat *EventCatalog) (json.RawMessage, hcl.Diagnostics) {
 	if as.Type == sdk.TypeExpression {
 		return decodeExpression(attr, src)
 	}
@@ -200,6 +206,18 @@ func decodeAttr(attr *hcl.Attribute, as sdk.AttributeSchema, ctx *hcl.EvalContex
 			return nil, errAt("Invalid duration", fmt.Sprintf("The attribute %q: %s.", as.Name, err))
 		}
 	}
+	if as.Type == sdk.TypeEventTypes && cat != nil {
+		i := 0
+		for it := cv.ElementIterator(); it.Next(); i++ {
+			_, e := it.Element()
+			if ok, suggestion := cat.Check(e.AsString()); !ok {
+				diags = append(diags, cat.eventTypeDiag(attr, i, e.AsString(), suggestion))
+			}
+		}
+		if diags.HasErrors() {
+			return nil, diags
+		}
+	}
 	b, err := ctyjson.Marshal(cv, ty)
 	if err != nil {
 		return nil, errAt("Invalid value", fmt.Sprintf("The value of %q cannot be passed to the plugin: %s.", as.Name, err))
@@ -211,6 +229,8 @@ func typeName(t sdk.AttrType) string {
 	switch t {
 	case sdk.TypeStringList:
 		return "a list of strings"
+	case sdk.TypeEventTypes:
+		return "a list of event types"
 	case sdk.TypeNumberList:
 		return "a list of numbers"
 	case sdk.TypeStringMap:
