@@ -27,7 +27,7 @@ const DefaultStep = "default"
 type Config struct {
 	// On lists the event types that fire the rule. "*" matches any type and
 	// "prefix.*" any type under prefix; neither matches "timer.fired".
-	On []string `hcl:"on" doc:"Event types that fire the rule, e.g. [\"order.placed\"]. \"*\" matches any type, \"order.*\" any type starting with \"order.\"; \"timer.fired\" only matches when listed by name."`
+	On sdk.EventTypes `hcl:"on" doc:"Event types that fire the rule, e.g. [\"order.placed\"]. \"*\" matches any type, \"order.*\" any type starting with \"order.\". Each must be a type some configured source sends."`
 	// When is an optional condition over event and customer. An expression
 	// that fails to evaluate (for example a missing attribute) counts as
 	// not met.

@@ -262,7 +262,7 @@ func TestDescribe(t *testing.T) {
 		typ      sdk.AttrType
 		required bool
 	}{
-		"on":   {sdk.TypeStringList, true},
+		"on":   {sdk.TypeEventTypes, true},
 		"when": {sdk.TypeExpression, false},
 		"step": {sdk.TypeString, false},
 	}

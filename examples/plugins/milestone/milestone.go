@@ -17,7 +17,7 @@ const Step = "milestone"
 // Config is one rule's config block.
 type Config struct {
 	// On lists the event types that are counted.
-	On []string `hcl:"on" doc:"Event types to count, e.g. [\"order.paid\"]. \"*\" counts every event except timer.fired."`
+	On sdk.EventTypes `hcl:"on" doc:"Event types to count, e.g. [\"order.paid\"]. \"*\" counts every event except timer.fired."`
 	// Milestones are the counts at which the rule fires.
 	Milestones []int `hcl:"milestones" doc:"Counts at which to fire, e.g. [1, 5, 10]. Each fires once per customer."`
 }
