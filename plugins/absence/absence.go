@@ -62,9 +62,9 @@ const (
 // Config is one rule's config block.
 type Config struct {
 	// Start lists the event types that start, or restart, a clock.
-	Start []string `hcl:"start" doc:"Event types that start (or restart) the clock for their key, e.g. [\"checkout.updated\"]. \"*\" matches any type, \"cart.*\" any type starting with \"cart.\"."`
+	Start sdk.EventTypes `hcl:"start" doc:"Event types that start (or restart) the clock for their key, e.g. [\"checkout.updated\"]. \"*\" matches any type, \"cart.*\" any type starting with \"cart.\"."`
 	// Cancel lists the event types that stop a clock before it fires.
-	Cancel []string `hcl:"cancel" doc:"Event types that stop the clock for their key, e.g. [\"order.placed\"]. Patterns as for start; an event matching both is a cancel."`
+	Cancel sdk.EventTypes `hcl:"cancel" doc:"Event types that stop the clock for their key, e.g. [\"order.placed\"]. Patterns as for start; an event matching both is a cancel."`
 	// Key names the event property that tells clocks apart.
 	Key string `hcl:"key,optional" doc:"Event property (event.properties.<key>) that correlates start and cancel events, e.g. \"checkout_id\": one clock per value. Default: one clock per customer."`
 	// CancelAny lets a cancel event that lacks the key stop every clock.

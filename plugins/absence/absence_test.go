@@ -827,8 +827,8 @@ func TestDescribe(t *testing.T) {
 		typ      sdk.AttrType
 		required bool
 	}{
-		"start":      {sdk.TypeStringList, true},
-		"cancel":     {sdk.TypeStringList, true},
+		"start":      {sdk.TypeEventTypes, true},
+		"cancel":     {sdk.TypeEventTypes, true},
 		"key":        {sdk.TypeString, false},
 		"cancel_any": {sdk.TypeBool, false},
 		"wait":       {sdk.TypeDuration, true},

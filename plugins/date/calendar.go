@@ -76,6 +76,19 @@ func parseDate(s string, loc *time.Location) (civil, error) {
 	return instantDate(t, loc)
 }
 
+// parseOccurredAt reads an event's own occurred_at as observe keeps it
+// (RFC 3339 in UTC). It is always an instant, whose date is the one in the
+// customer's timezone: the midnight rule of parseDate is for plain dates
+// that CRMs write as timestamps, and an order placed at 00:00 UTC is on the
+// previous day in Los Angeles.
+func parseOccurredAt(s string, loc *time.Location) (civil, error) {
+	t, err := time.Parse(time.RFC3339Nano, s)
+	if err != nil {
+		return civil{}, errNoDate
+	}
+	return dateOf(t.In(loc))
+}
+
 // parseMonthDay reads "MM-DD". February 29 is allowed: in years without
 // it, the occurrence falls on February 28.
 func parseMonthDay(s string) (civil, error) {

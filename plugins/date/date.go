@@ -54,7 +54,7 @@ type Config struct {
 	// profile on every event, so the rule follows the trait as it changes.
 	Trait string `hcl:"trait,optional" doc:"Profile trait holding the date, e.g. \"birthday\" (\"a.b\" reads a nested trait). Read on every event. Set trait, or property with on, not both."`
 	// On lists the event types that carry the date in Property.
-	On []string `hcl:"on,optional" doc:"With property: event types carrying the date, e.g. [\"subscription.renewed\"]. \"*\" matches any type, \"order.*\" any type starting with \"order.\"."`
+	On sdk.EventTypes `hcl:"on,optional" doc:"With property: event types carrying the date, e.g. [\"subscription.renewed\"]. \"*\" matches any type, \"order.*\" any type starting with \"order.\"."`
 	// Property names the event property holding the date.
 	Property string `hcl:"property,optional" doc:"Event property holding the date, e.g. \"renews_at\" (\"a.b\" reads a nested property); \"occurred_at\" means the event's own time. Needs on."`
 	// FirstOnly keeps the date of the earliest event rather than the
@@ -62,7 +62,7 @@ type Config struct {
 	FirstOnly bool `hcl:"first_only,optional" doc:"With property: keep the date from the earliest on event (e.g. the first order) instead of the latest. Default false."`
 	// CancelOn lists event types that forget the date and cancel the
 	// pending occurrence.
-	CancelOn []string `hcl:"cancel_on,optional" doc:"With property: event types that forget the date and cancel what is scheduled, e.g. [\"subscription.cancelled\"]. Default none."`
+	CancelOn sdk.EventTypes `hcl:"cancel_on,optional" doc:"With property: event types that forget the date and cancel what is scheduled, e.g. [\"subscription.cancelled\"]. Default none."`
 	// Offset moves the occurrence before (negative) or after the date.
 	Offset string `hcl:"offset,optional" doc:"Shift from the date: \"-7d\" is 7 days before, \"30d\" or \"+30d\" 30 days after, \"-2h\" two hours before the at time. Whole days are calendar days in the customer's timezone. Default \"0\"."`
 	// At is the local time of day the occurrence is due.
@@ -428,7 +428,13 @@ func newSchedule(cfg *Config, value string, loc *time.Location) (*schedule, erro
 	if value == "" {
 		return nil, nil
 	}
-	d, err := parseDate(value, loc)
+	var d civil
+	var err error
+	if cfg.Property == OccurredAt {
+		d, err = parseOccurredAt(value, loc)
+	} else {
+		d, err = parseDate(value, loc)
+	}
 	if err != nil {
 		return nil, err
 	}

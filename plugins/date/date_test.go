@@ -533,6 +533,28 @@ func TestPurchaseAnniversary(t *testing.T) {
 	wantTimer(t, h, utc(2028, 1, 5, 18, 0), "2028-01-05")
 }
 
+// An order's occurred_at is an instant: one placed at exactly midnight UTC
+// is on the previous day west of Greenwich, unlike a plain date that a CRM
+// writes as a midnight timestamp.
+func TestOccurredAtAtMidnightUTC(t *testing.T) {
+	t.Parallel()
+	cfg := map[string]any{"on": []string{"order.placed"}, "property": "occurred_at", "repeat": "yearly", "at": "10:00"}
+	placed := utc(2026, 1, 6, 0, 0) // 2026-01-05 16:00 in Los Angeles
+	h, _ := newHarness(t, cfg, "America/Los_Angeles", placed)
+	h.Send(sdk.Event{ID: "o1", Type: "order.placed", Customer: jane(), OccurredAt: placed})
+	wantTimer(t, h, utc(2027, 1, 5, 18, 0), "2027-01-05")
+	f := wantFire(t, h.Advance(utc(2027, 1, 5, 18, 0).Sub(h.Clock.Now())), "default", "2027-01-05")
+	if f.Data["date"] != "2026-01-05" {
+		t.Errorf("data = %+v, want the date 2026-01-05", f.Data)
+	}
+
+	// The same instant written in a property is read as a plain date.
+	cfg = map[string]any{"on": []string{"order.placed"}, "property": "placed_at", "repeat": "yearly", "at": "10:00"}
+	h, _ = newHarness(t, cfg, "America/Los_Angeles", placed)
+	h.Send(sdk.Event{ID: "o1", Type: "order.placed", Customer: jane(), Properties: map[string]any{"placed_at": "2026-01-06T00:00:00Z"}})
+	wantTimer(t, h, utc(2027, 1, 6, 18, 0), "2027-01-06")
+}
+
 func TestFirstOnlyIgnoresUnreadableDates(t *testing.T) {
 	t.Parallel()
 	cfg := map[string]any{"on": []string{"order.placed"}, "property": "placed_on", "first_only": true, "repeat": "yearly"}
@@ -888,8 +910,8 @@ func TestDescribe(t *testing.T) {
 		t.Errorf("identity = %+v", d)
 	}
 	want := map[string]sdk.AttrType{
-		"trait": sdk.TypeString, "on": sdk.TypeStringList, "property": sdk.TypeString,
-		"first_only": sdk.TypeBool, "cancel_on": sdk.TypeStringList, "offset": sdk.TypeString,
+		"trait": sdk.TypeString, "on": sdk.TypeEventTypes, "property": sdk.TypeString,
+		"first_only": sdk.TypeBool, "cancel_on": sdk.TypeEventTypes, "offset": sdk.TypeString,
 		"at": sdk.TypeString, "repeat": sdk.TypeString, "step": sdk.TypeString,
 	}
 	if len(d.Schema.Attributes) != len(want) || len(d.Schema.Blocks) != 0 {

@@ -43,7 +43,7 @@ var DefaultIgnore = []string{
 // Config is one rule's config block.
 type Config struct {
 	// On lists what counts as activity.
-	On []string `hcl:"on,optional" doc:"Event types that count as activity. \"*\" matches any type, \"order.*\" any type starting with \"order.\"; \"timer.fired\" never counts. Default [\"*\"]."`
+	On sdk.EventTypes `hcl:"on,optional" doc:"Event types that count as activity. \"*\" matches any type, \"order.*\" any type starting with \"order.\"; \"timer.fired\" never counts. Default [\"*\"]."`
 	// Ignore narrows the patterns of On.
 	Ignore []string `hcl:"ignore,optional" doc:"Event types that \"*\" and prefix patterns in on do not count; a type written out in full in on still counts. Default: the gateway's own message events and record syncs (email.*, sms.*, sendgrid.*, mailgun.*, postmark.*, twilio.*, customer.updated, customer.deleted)."`
 	// After is the silence before the first step.
@@ -55,7 +55,7 @@ type Config struct {
 	// ReturnedStep fires when a customer comes back.
 	ReturnedStep string `hcl:"returned_step,optional" doc:"Step fired by the first activity after at least one inactivity step has fired (\"welcome back\"). Default: none."`
 	// When is an optional condition over the activity event.
-	When sdk.Expression `hcl:"when,optional" doc:"Condition over event and customer that an event must meet to count as activity, e.g. customer.stats.orders_count > 0. An evaluation error counts as not met and is logged. Default: always."`
+	When sdk.Expression `hcl:"when,optional" doc:"Condition over event and customer that an event must meet to count as activity, e.g. customer.orders_count > 0. An evaluation error counts as not met and is logged. Default: always."`
 
 	plan []step // the first step then the `then` steps, set by decodeConfig
 }

@@ -597,7 +597,7 @@ func TestValidateConfig(t *testing.T) {
 	}{
 		{"valid", `{"after":"30d"}`, nil},
 		{"valid with all", `{"on":["*","email.clicked"],"ignore":["sms.*"],"after":"30d","step":"a","returned_step":"back",` +
-			`"when":"customer.stats.orders_count > 0","then":[{"step":"b","after":"45d"},{"step":"c","after":"60d"}]}`, nil},
+			`"when":"customer.orders_count > 0","then":[{"step":"b","after":"45d"},{"step":"c","after":"60d"}]}`, nil},
 		{"missing after", `{}`, []string{"after"}},
 		{"zero after", `{"after":"0s"}`, []string{"after"}},
 		{"bad after", `{"after":"a month"}`, []string{"after"}},
@@ -651,7 +651,7 @@ func TestDescribe(t *testing.T) {
 		typ      sdk.AttrType
 		required bool
 	}{
-		"on":            {sdk.TypeStringList, false},
+		"on":            {sdk.TypeEventTypes, false},
 		"ignore":        {sdk.TypeStringList, false},
 		"after":         {sdk.TypeDuration, true},
 		"step":          {sdk.TypeString, false},

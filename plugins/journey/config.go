@@ -31,15 +31,15 @@ const (
 // Config is one rule's config block.
 type Config struct {
 	// Start lists the event types that enter a customer into the journey.
-	Start []string `hcl:"start" doc:"Event types that start the journey, e.g. [\"customer.created\"]. \"*\" matches any type, \"order.*\" any type starting with \"order.\"."`
+	Start sdk.EventTypes `hcl:"start" doc:"Event types that start the journey, e.g. [\"customer.created\"]. \"*\" matches any type, \"order.*\" any type starting with \"order.\"."`
 	// When is the entry condition, evaluated on the start event.
 	When sdk.Expression `hcl:"when,optional" doc:"Condition over event and customer that a start event must meet to enter the journey, e.g. try(customer.email, \"\") != \"\". An evaluation error counts as false. Default: always."`
 	// Goal lists the conversion events.
-	Goal []string `hcl:"goal,optional" doc:"Event types that end a running journey as converted (the goal is reached), e.g. [\"order.placed\"]. Default: none."`
+	Goal sdk.EventTypes `hcl:"goal,optional" doc:"Event types that end a running journey as converted (the goal is reached), e.g. [\"order.placed\"]. Default: none."`
 	// GoalStep is fired when the goal is reached.
 	GoalStep string `hcl:"goal_step,optional" doc:"Step fired when a running journey reaches its goal, e.g. \"thanks\" or \"notify_sales\". Default: none (no fire)."`
 	// Exit lists the events that end the journey without conversion.
-	Exit []string `hcl:"exit,optional" doc:"Event types that end a running journey without conversion, e.g. [\"customer.unsubscribed\"]. Default: none."`
+	Exit sdk.EventTypes `hcl:"exit,optional" doc:"Event types that end a running journey without conversion, e.g. [\"email.unsubscribed\", \"customer.deleted\"]. Default: none."`
 	// Reentry says whether a customer can go through the journey again.
 	Reentry string `hcl:"reentry,optional" doc:"\"never\": once per customer; \"after_exit\": again once the previous run has ended; \"always\": a start event restarts a running journey. Default \"never\"."`
 	// ReentryAfter is the minimum time between two entries.

@@ -975,9 +975,9 @@ func TestDescribe(t *testing.T) {
 		}
 	}
 	check("config", d.Schema.Attributes, map[string]attr{
-		"start": {sdk.TypeStringList, true}, "when": {sdk.TypeExpression, false},
-		"goal": {sdk.TypeStringList, false}, "goal_step": {sdk.TypeString, false},
-		"exit": {sdk.TypeStringList, false}, "reentry": {sdk.TypeString, false},
+		"start": {sdk.TypeEventTypes, true}, "when": {sdk.TypeExpression, false},
+		"goal": {sdk.TypeEventTypes, false}, "goal_step": {sdk.TypeString, false},
+		"exit": {sdk.TypeEventTypes, false}, "reentry": {sdk.TypeString, false},
 		"reentry_after": {sdk.TypeDuration, false}, "carry": {sdk.TypeStringList, false},
 	})
 	if len(d.Schema.Blocks) != 1 {

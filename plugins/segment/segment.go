@@ -45,7 +45,7 @@ type Config struct {
 	// Condition defines the segment.
 	Condition sdk.Expression `hcl:"condition" doc:"Condition over customer (and event) that defines membership, e.g. customer.lifetime_value >= 1000. An evaluation error (such as a missing attribute) counts as not a member and is logged; guard optional data with try() or can()."`
 	// On lists the event types on which membership is re-evaluated.
-	On []string `hcl:"on,optional" doc:"Event types on which to re-evaluate membership. \"*\" matches any type, \"order.*\" any type starting with \"order.\"; \"timer.fired\" never re-evaluates. Default [\"*\"]."`
+	On sdk.EventTypes `hcl:"on,optional" doc:"Event types on which to re-evaluate membership. \"*\" matches any type, \"order.*\" any type starting with \"order.\"; \"timer.fired\" never re-evaluates. Default [\"*\"]."`
 	// FireOn says which transitions fire.
 	FireOn string `hcl:"fire_on,optional" doc:"Which transitions fire: \"enter\", \"leave\" or \"both\". Default \"enter\"."`
 	// EnterStep is the step fired on entering.

@@ -592,7 +592,7 @@ func TestDescribe(t *testing.T) {
 		required bool
 	}{
 		"condition":     {sdk.TypeExpression, true},
-		"on":            {sdk.TypeStringList, false},
+		"on":            {sdk.TypeEventTypes, false},
 		"fire_on":       {sdk.TypeString, false},
 		"enter_step":    {sdk.TypeString, false},
 		"leave_step":    {sdk.TypeString, false},

@@ -49,7 +49,7 @@ const (
 // Config is one rule's config block.
 type Config struct {
 	// On lists the event types that are counted.
-	On []string `hcl:"on" doc:"Event types to count, e.g. [\"product.viewed\"]. \"*\" matches any type, \"product.*\" any type starting with \"product.\"; \"timer.fired\" is never counted."`
+	On sdk.EventTypes `hcl:"on" doc:"Event types to count, e.g. [\"product.viewed\"]. \"*\" matches any type, \"product.*\" any type starting with \"product.\"; \"timer.fired\" is never counted."`
 	// When narrows the counted events further.
 	When sdk.Expression `hcl:"when,optional" doc:"Condition over event and customer that an event must meet to be counted, e.g. event.properties.price > 50. An evaluation error counts as false and is logged; guard optional data with try() or can()."`
 	// Count is the number of events that fires the rule.

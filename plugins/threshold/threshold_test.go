@@ -798,7 +798,7 @@ func TestDescribe(t *testing.T) {
 		typ      sdk.AttrType
 		required bool
 	}{
-		"on":       {sdk.TypeStringList, true},
+		"on":       {sdk.TypeEventTypes, true},
 		"when":     {sdk.TypeExpression, false},
 		"count":    {sdk.TypeNumber, false},
 		"sum":      {sdk.TypeString, false},
