@@ -4,7 +4,9 @@
 #
 # Needs: a channel named "email". Events: checkout.updated and order.placed
 # carrying properties.checkout_id (Shopify, WooCommerce and the json kind
-# map them; see configs/README.md §5).
+# map them; see configs/README.md §5), and cart.emptied from your app: a
+# custom type, so declare it on your json source
+# (event_types = ["cart.emptied"]) or remove it from `cancel`.
 #
 # Policies (configs/README.md §2): this is marketing, so consent, the
 # policy's frequency caps and quiet hours apply; a reminder due at 23:00
@@ -14,7 +16,7 @@
 template "abandoned_cart_reminder" {
   subject = "You left something in your cart"
   text    = <<-EOT
-    Hi {{ or .Customer.Traits.first_name "there" }},
+    Hi {{ or (index .Customer.Traits "first_name") "there" }},
 
     Your cart is waiting:
     {{ range .Fire.properties.items }}  - {{ .name }} × {{ .quantity }}
@@ -26,7 +28,7 @@ template "abandoned_cart_reminder" {
 template "abandoned_cart_incentive" {
   subject = "10% off what's in your cart, today only"
   text    = <<-EOT
-    Hi {{ or .Customer.Traits.first_name "there" }},
+    Hi {{ or (index .Customer.Traits "first_name") "there" }},
 
     Still thinking it over? Use code COMEBACK10 for 10% off your cart:
     {{ .Fire.properties.recovery_url }}

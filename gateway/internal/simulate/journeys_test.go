@@ -14,6 +14,7 @@ package simulate_test
 
 import (
 	"fmt"
+	"hash/fnv"
 	"os"
 	"path/filepath"
 	"slices"
@@ -27,6 +28,7 @@ import (
 	"github.com/triggergate/triggergate/gateway/internal/config"
 	"github.com/triggergate/triggergate/gateway/internal/pluginhost"
 	"github.com/triggergate/triggergate/gateway/internal/pluginhost/pluginhosttest"
+	"github.com/triggergate/triggergate/gateway/internal/render"
 	"github.com/triggergate/triggergate/gateway/internal/simulate"
 	"github.com/triggergate/triggergate/gateway/internal/store/storetest"
 	"github.com/triggergate/triggergate/sdk"
@@ -46,8 +48,18 @@ var builtins = []string{
 }
 
 // preamble is what a gateway.hcl would give the journey files: channels
-// named email, sms and slack, all writing to the log.
+// named email, sms and slack, all writing to the log, a Segment source,
+// and the app's own json source declaring the custom event types that
+// journeys listen to (configs/journeys/README.md lists them).
 const preamble = `
+source "app" {
+  kind        = "json"
+  event_types = ["account.signed_in", "cart.emptied", "warranty.registered", "warranty.extended", "warranty.cancelled"]
+}
+source "segment" {
+  kind   = "segment"
+  secret = "segment-secret"
+}
 channel "email" {
   plugin = "log"
   kind   = "email"
@@ -146,6 +158,37 @@ func journey(t *testing.T, file string, opts ...scenarioOption) *scenario {
 	return &scenario{t: t, sim: sim, start: sc.start}
 }
 
+// renderTemplate renders one template of a journey file over d, failing
+// the test if it does not render: for checking a template against the
+// least data its events guarantee, beyond what the scenarios send.
+func renderTemplate(t *testing.T, file, name string, d *render.Data) render.Content {
+	t.Helper()
+	src, err := os.ReadFile(filepath.Join("..", "..", "..", "configs", "journeys", file))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg, diags := config.LoadFiles(map[string][]byte{file: src, "gateway.hcl": []byte(preamble)}, t.TempDir())
+	if diags.HasErrors() {
+		t.Fatalf("loading %s: %s", file, diags.Error())
+	}
+	for _, tp := range cfg.Templates {
+		if tp.Name != name {
+			continue
+		}
+		tmpl, err := render.Parse(tp.Name, tp.Subject, tp.Text, tp.HTML)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c, err := tmpl.Render(d)
+		if err != nil {
+			t.Fatalf("%s: %v", file, err)
+		}
+		return c
+	}
+	t.Fatalf("%s has no template %q", file, name)
+	return render.Content{}
+}
+
 // testWriter sends the simulation's log to the test log.
 type testWriter struct{ t *testing.T }
 
@@ -154,9 +197,12 @@ func (w testWriter) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
-// person is a customer with id, email and phone derived from the name.
+// person is a customer with id, and an email and a phone derived from it
+// (distinct for distinct ids).
 func person(id string) sdk.Customer {
-	return sdk.Customer{ID: id, Email: id + "@example.com", Phone: "+15550100" + fmt.Sprint(len(id))}
+	h := fnv.New32a()
+	h.Write([]byte(id))
+	return sdk.Customer{ID: id, Email: id + "@example.com", Phone: fmt.Sprintf("+1555%07d", h.Sum32()%10_000_000)}
 }
 
 // send sends one event of type typ for customer id now; props and traits
@@ -206,6 +252,25 @@ func (s *scenario) expect(want ...string) {
 		s.t.Fatalf("at %s, decisions:\n  got:  %s\n  want: %s", s.offset(s.sim.Now()),
 			strings.Join(got, "\n        "), strings.Join(want, "\n        "))
 	}
+	s.rendered()
+}
+
+// rendered asserts that every message queued so far renders: a template
+// that fails on the data a journey's events carry would send nothing (the
+// message would be dead-lettered), however right the timing.
+func (s *scenario) rendered() []simulate.Message {
+	s.t.Helper()
+	msgs, err := s.sim.Messages(s.t.Context())
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	for _, m := range msgs {
+		if m.RenderErr != nil {
+			s.t.Fatalf("message %s/%s for %s (template %q) does not render: %v",
+				m.Message.Trigger, m.Message.Step, m.Customer, m.Template, m.RenderErr)
+		}
+	}
+	return msgs
 }
 
 // customer returns a customer's stored record.
@@ -262,4 +327,36 @@ func (s *scenario) offset(t time.Time) string {
 		}
 	}
 	return b.String()
+}
+
+// TestAllJourneysLoadTogether: every journey file validates with every
+// other one beside it (no name clashes, no warnings), as a user who
+// copies them all would have them.
+func TestAllJourneysLoadTogether(t *testing.T) {
+	dir := filepath.Join("..", "..", "..", "configs", "journeys")
+	names, err := filepath.Glob(filepath.Join(dir, "*.hcl"))
+	if err != nil || len(names) < 22 {
+		t.Fatalf("%d journey files (%v), want at least 22", len(names), err)
+	}
+	files := map[string][]byte{"gateway.hcl": []byte(preamble + defaultPolicy)}
+	for _, n := range names {
+		b, err := os.ReadFile(n)
+		if err != nil {
+			t.Fatal(err)
+		}
+		files[filepath.Base(n)] = b
+	}
+	cfg, diags := config.LoadFiles(files, t.TempDir())
+	if diags.HasErrors() {
+		t.Fatal(diags.Error())
+	}
+	host := pluginhost.New(hclog.NewNullLogger(), pluginhost.WithDir(pluginhosttest.Build(t, builtins...)))
+	t.Cleanup(host.Close)
+	plan, diags := app.Prepare(t.Context(), cfg, host)
+	if len(diags) > 0 {
+		t.Fatal(diags.Error())
+	}
+	if len(plan.Rules) < 22 {
+		t.Fatalf("%d rules, want one or more per journey", len(plan.Rules))
+	}
 }

@@ -27,6 +27,8 @@ import (
 	"github.com/triggergate/triggergate/gateway/internal/customer"
 	"github.com/triggergate/triggergate/gateway/internal/engine"
 	"github.com/triggergate/triggergate/gateway/internal/eventlog"
+	"github.com/triggergate/triggergate/gateway/internal/outbox"
+	"github.com/triggergate/triggergate/gateway/internal/render"
 	"github.com/triggergate/triggergate/gateway/internal/store"
 	"github.com/triggergate/triggergate/sdk"
 )
@@ -48,9 +50,10 @@ type Options struct {
 // Simulator holds one simulated world: a store (a private key space),
 // the engine over it, and the virtual clock.
 type Simulator struct {
-	store  *store.Store
-	log    *eventlog.Log
-	engine *engine.Engine
+	store     *store.Store
+	log       *eventlog.Log
+	engine    *engine.Engine
+	templates map[string]*render.Template
 
 	mu  sync.Mutex
 	now time.Time
@@ -68,7 +71,7 @@ func New(st *store.Store, plan *app.Plan, opts Options) *Simulator {
 	if start.IsZero() {
 		start = time.Date(2026, 1, 5, 9, 0, 0, 0, time.UTC) // a Monday morning
 	}
-	s := &Simulator{store: st, now: start.UTC()}
+	s := &Simulator{store: st, now: start.UTC(), templates: plan.Templates}
 	s.log = eventlog.New(st, logger.Named("eventlog"), eventlog.WithPartitions(Partitions),
 		eventlog.WithClock(s.Now), eventlog.WithCommitWindow(0))
 	engOpts := []engine.Option{
@@ -244,3 +247,47 @@ func (s *Simulator) Customer(ctx context.Context, key string) (*CustomerView, er
 
 // CustomerView is a customer's stored record (engine.CustomerView).
 type CustomerView = engine.CustomerView
+
+// Message is a message the rules queued, rendered as the delivery worker
+// would render it. RenderErr is why its template failed: at send time the
+// message would go to the DLQ with that reason.
+type Message struct {
+	outbox.Entry
+	Content   render.Content
+	RenderErr error
+}
+
+// Messages returns every message queued so far (none is delivered), each
+// rendered with its template, ordered by creation time then id.
+func (s *Simulator) Messages(ctx context.Context) ([]Message, error) {
+	prefix := s.store.Key("outbox") + "/"
+	resp, err := s.store.Client().Get(ctx, prefix, clientv3.WithPrefix())
+	if err != nil {
+		return nil, fmt.Errorf("reading the outbox: %w", err)
+	}
+	out := make([]Message, 0, len(resp.Kvs))
+	for _, kv := range resp.Kvs {
+		e, err := outbox.Decode(kv.Value)
+		if err != nil {
+			return nil, err
+		}
+		m := Message{Entry: *e}
+		if e.Template != "" {
+			t, ok := s.templates[e.Template]
+			if !ok {
+				m.RenderErr = fmt.Errorf("template %q is not defined", e.Template)
+			} else {
+				msg := e.Message
+				m.Content, m.RenderErr = t.Render(&render.Data{Customer: msg.Profile, Event: msg.Event, Fire: msg.Fire, Trigger: msg.Trigger, Step: msg.Step})
+			}
+		}
+		out = append(out, m)
+	}
+	slices.SortStableFunc(out, func(a, b Message) int {
+		if c := a.Message.CreatedAt.Compare(b.Message.CreatedAt); c != 0 {
+			return c
+		}
+		return strings.Compare(a.Message.ID, b.Message.ID)
+	})
+	return out, nil
+}
