@@ -28,6 +28,7 @@ import (
 	"time"
 
 	"github.com/triggergate/triggergate/gateway/internal/customer"
+	"github.com/triggergate/triggergate/sdk"
 )
 
 // Outcomes of a decision.
@@ -47,6 +48,9 @@ const (
 	ReasonHoldout      = "holdout"
 	ReasonFrequencyCap = "frequency_cap"
 	ReasonQuietHours   = "quiet_hours"
+	// ReasonNoAddress: the customer has no address on the channel's kind
+	// (an email message for a customer known by phone only).
+	ReasonNoAddress = "no_address"
 )
 
 // Global is the configuration's policy block: what holds for every
@@ -144,6 +148,9 @@ func (g *Global) Decide(in Input) Decision {
 
 	if s, ok := rec.Suppressed[kind]; ok {
 		return held(Suppressed, ReasonSuppressed, fmt.Sprintf("%s is suppressed for this customer: %s", kind, s.Reason))
+	}
+	if why := noAddress(rec.Profile.Customer, kind); why != "" {
+		return held(Suppressed, ReasonNoAddress, why)
 	}
 	if !in.Rule.Transactional {
 		if ok, why := g.consents(rec, kind); !ok {
@@ -304,4 +311,17 @@ func pick(vs []Variant, x float64) *Variant {
 		}
 	}
 	return &vs[len(vs)-1]
+}
+
+// noAddress says why a message of a channel kind cannot reach c, if it
+// cannot: email needs an email address and sms a phone number. Other kinds
+// (webhook, slack, push) address someone else or carry their own target.
+func noAddress(c sdk.Customer, kind string) string {
+	switch {
+	case kind == "email" && c.Email == "":
+		return "the customer has no email address"
+	case kind == "sms" && c.Phone == "":
+		return "the customer has no phone number"
+	}
+	return ""
 }

@@ -13,7 +13,16 @@ import (
 
 var noon = time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC)
 
+// noAddressID marks a test record that input leaves without addresses.
+const noAddressID = "no-address"
+
+// input is a decision for rec on the email channel. A record without
+// addresses gets an email and a phone, so that cases test one policy at
+// a time; noAddress marks a record that must stay without.
 func input(rec *customer.Record) Input {
+	if rec.Profile.Email == "" && rec.Profile.Phone == "" && rec.Profile.ID != noAddressID {
+		rec.Profile.Email, rec.Profile.Phone = "c1@example.com", "+15550100"
+	}
 	return Input{
 		Rule:        &Rule{Name: "promo"},
 		Channel:     Channel{Name: "email", Kind: "email"},
@@ -43,6 +52,12 @@ func TestOrderAndOutcomes(t *testing.T) {
 		sendAt  time.Time
 	}{
 		{name: "nothing against it", outcome: Sent},
+		{name: "no email address", rec: customer.Record{Profile: sdk.Profile{Customer: sdk.Customer{ID: noAddressID, Phone: "+1"}}},
+			rule: Rule{Transactional: true}, outcome: Suppressed, reason: ReasonNoAddress},
+		{name: "no phone number", rec: customer.Record{Profile: sdk.Profile{Customer: sdk.Customer{ID: noAddressID, Email: "a@b"}}},
+			kind: "sms", outcome: Suppressed, reason: ReasonNoAddress},
+		{name: "webhook needs no address", rec: customer.Record{Profile: sdk.Profile{Customer: sdk.Customer{ID: noAddressID}}},
+			kind: "webhook", outcome: Sent},
 		{name: "hard bounce stops marketing", rec: customer.Record{Suppressed: map[string]customer.Suppression{"email": {Reason: "hard bounce"}}},
 			outcome: Suppressed, reason: ReasonSuppressed},
 		{name: "hard bounce stops transactional too", rule: Rule{Transactional: true},
