@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"maps"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -185,13 +186,19 @@ func (h *TriggerHarness) Profile(c sdk.Customer) sdk.Profile { return h.profiles
 // State returns the rule state kept for a customer.
 func (h *TriggerHarness) State(c sdk.Customer) []byte { return h.state[c.Key()] }
 
-// Timers returns the pending timers for a customer, in due order.
+// Timers returns the pending timers for a customer, in due order (ties
+// by id).
 func (h *TriggerHarness) Timers(c sdk.Customer) []sdk.Timer {
 	var out []sdk.Timer
 	for _, tm := range h.timers[c.Key()] {
 		out = append(out, tm)
 	}
-	slices.SortFunc(out, func(a, b sdk.Timer) int { return a.At.Compare(b.At) })
+	slices.SortFunc(out, func(a, b sdk.Timer) int {
+		if c := a.At.Compare(b.At); c != 0 {
+			return c
+		}
+		return strings.Compare(a.ID, b.ID)
+	})
 	return out
 }
 
