@@ -283,26 +283,10 @@ func (s *scenario) customer(id string) *simulate.CustomerView {
 	return v
 }
 
+// format writes a decision with offsets from the start and the bare id.
 func (s *scenario) format(d simulate.Decision) string {
-	var b strings.Builder
-	fmt.Fprintf(&b, "%s %s %s", s.offset(d.At), strings.TrimPrefix(d.Customer, "id:"), d.Rule)
-	if d.Step != "" {
-		b.WriteString("/" + d.Step)
-	}
-	if d.Channel != "" {
-		b.WriteString(" " + d.Channel)
-	}
-	b.WriteString(" " + d.Outcome)
-	if d.Reason != "" {
-		b.WriteString(" (" + d.Reason + ")")
-	}
-	if d.Variant != "" {
-		b.WriteString(" variant=" + d.Variant)
-	}
-	if !d.Until.IsZero() {
-		b.WriteString(" until " + s.offset(d.Until))
-	}
-	return b.String()
+	d.Customer = strings.TrimPrefix(d.Customer, "id:")
+	return d.Format(s.offset)
 }
 
 // offset writes t relative to the start: "+0", "+59m", "+1h", "+1d2h30m".

@@ -186,8 +186,13 @@ func (d Decision) When() time.Time {
 // String is a compact form for test failures and the simulate command:
 // "2026-01-05T10:00:00Z id:c-1 cart/reminder email sent".
 func (d Decision) String() string {
+	return d.Format(func(t time.Time) string { return t.UTC().Format(time.RFC3339) })
+}
+
+// Format is String with times written by at.
+func (d Decision) Format(at func(time.Time) string) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "%s %s %s", d.At.UTC().Format(time.RFC3339), d.Customer, d.Rule)
+	fmt.Fprintf(&b, "%s %s %s", at(d.At), d.Customer, d.Rule)
 	if d.Step != "" {
 		b.WriteString("/" + d.Step)
 	}
@@ -202,7 +207,7 @@ func (d Decision) String() string {
 		b.WriteString(" variant=" + d.Variant)
 	}
 	if !d.Until.IsZero() {
-		b.WriteString(" until " + d.Until.UTC().Format(time.RFC3339))
+		b.WriteString(" until " + at(d.Until))
 	}
 	return b.String()
 }
