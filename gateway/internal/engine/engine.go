@@ -180,7 +180,7 @@ func (e *Engine) NextTimer(ctx context.Context) (time.Time, bool) {
 	var first time.Time
 	found := false
 	for p := range e.log.Partitions() {
-		if due, ok := e.nextTimer(ctx, p); ok && (!found || due.Before(first)) {
+		if due, ok := e.nextTimer(ctx, p, time.Time{}); ok && (!found || due.Before(first)) {
 			first, found = due, true
 		}
 	}

@@ -196,7 +196,7 @@ func (e *Engine) runPartition(ctx context.Context, l *partitionLoop) {
 			}
 			// The partition is empty: wait for a hint, or its next timer.
 			idle := 5 * time.Second // watches are hints; re-read now and then
-			if at, ok := e.nextTimer(ctx, p); ok {
+			if at, ok := e.nextTimer(ctx, p, e.now().Add(idle)); ok {
 				idle = min(idle, max(at.Sub(e.now()), time.Millisecond))
 			}
 			t := time.NewTimer(idle)

@@ -104,12 +104,19 @@ func (e *Engine) read(ctx context.Context, partition, limit int) ([]eventlog.Ent
 	return entries, timers, resp.Header.Revision, nil
 }
 
-// nextTimer returns when the partition's earliest timer is due, if any.
-func (e *Engine) nextTimer(ctx context.Context, partition int) (time.Time, bool) {
+// nextTimer returns when the partition's earliest timer is due, if any
+// is due before until (zero: whenever). A bound matters: etcd counts every
+// key of a range even under a limit, so an unbounded look at a partition
+// holding many far-off timers costs a walk over all of them.
+func (e *Engine) nextTimer(ctx context.Context, partition int, until time.Time) (time.Time, bool) {
 	rctx, cancel := context.WithTimeout(ctx, e.opTimeout)
 	defer cancel()
 	prefix := e.timerPrefix(partition)
-	resp, err := e.store.Client().Get(rctx, prefix, clientv3.WithPrefix(), clientv3.WithLimit(1), clientv3.WithKeysOnly())
+	end := clientv3.GetPrefixRangeEnd(prefix)
+	if !until.IsZero() {
+		end = fmt.Sprintf("%s%016d", prefix, max(until.UnixMilli(), 0)+1)
+	}
+	resp, err := e.store.Client().Get(rctx, prefix, clientv3.WithRange(end), clientv3.WithLimit(1), clientv3.WithKeysOnly())
 	if err != nil || len(resp.Kvs) == 0 {
 		return time.Time{}, false
 	}
