@@ -6,6 +6,7 @@ package app
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/hashicorp/hcl/v2"
 
@@ -32,6 +33,15 @@ type Plan struct {
 	// kind of each channel, for consent and caps.
 	Policy       *policy.Global
 	ChannelKinds map[string]string
+	// TimerLateness is policy.max_timer_lateness.
+	TimerLateness time.Duration
+}
+
+// EngineOptions are the engine settings the plan carries, for Run and for
+// the simulator.
+func (p *Plan) EngineOptions() []engine.Option {
+	return []engine.Option{engine.WithPolicy(p.Policy), engine.WithChannelKinds(p.ChannelKinds),
+		engine.WithTimerLateness(p.TimerLateness)}
 }
 
 // Prepare checks the parts of cfg that need more than the HCL itself:
@@ -42,7 +52,7 @@ type Plan struct {
 func Prepare(ctx context.Context, cfg *config.Config, host *pluginhost.Host) (*Plan, hcl.Diagnostics) {
 	var diags hcl.Diagnostics
 	plan := &Plan{Channels: map[string]delivery.Channel{}, Templates: map[string]*render.Template{},
-		Policy: globalPolicy(&cfg.Policy), ChannelKinds: map[string]string{}}
+		Policy: globalPolicy(&cfg.Policy), ChannelKinds: map[string]string{}, TimerLateness: cfg.Policy.MaxTimerLateness}
 	for _, c := range cfg.Channels {
 		plan.ChannelKinds[c.Name] = c.Kind
 	}

@@ -116,9 +116,7 @@ func Run(ctx context.Context, cfg *config.Config, opts Options) error {
 	workCtx, stopWork := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopWork()
 	var wg sync.WaitGroup
-	eng := engine.New(st, elog, plan.Rules, logger.Named("engine"),
-		engine.WithPolicy(plan.Policy), engine.WithChannelKinds(plan.ChannelKinds),
-		engine.WithTimerLateness(cfg.Policy.MaxTimerLateness))
+	eng := engine.New(st, elog, plan.Rules, logger.Named("engine"), plan.EngineOptions()...)
 	deliveryOpts := append([]delivery.Option{
 		delivery.WithOwnership(eng.Owns),
 		delivery.WithShards(delivery.DefaultShards, node.Partitions()),

@@ -343,7 +343,7 @@ func (e *Engine) process(ctx context.Context, partition int, entries []eventlog.
 		}
 		items = append(items, &work{entry: en, event: en.Event, key: key})
 	}
-	items, err := e.resolve(ctx, partition, items, out)
+	items, err := e.resolve(ctx, partition, items, out, now)
 	if err != nil {
 		return nil, err
 	}

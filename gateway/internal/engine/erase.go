@@ -141,8 +141,7 @@ func ReadCustomer(ctx context.Context, st *store.Store, customerKey string) (*Cu
 		return nil, fmt.Errorf("reading customer %s: %w", customerKey, err)
 	}
 	if len(resp.Kvs) == 0 && !isAccount(customerKey) {
-		kind, v, _ := strings.Cut(customerKey, ":")
-		idx, err := st.Client().Get(ctx, st.Key("identity", kind, url.PathEscape(v)))
+		idx, err := st.Client().Get(ctx, identityKey(st, customerKey))
 		if err != nil {
 			return nil, fmt.Errorf("reading the identity index for %s: %w", customerKey, err)
 		}

@@ -41,6 +41,7 @@ import (
 
 	clientv3 "go.etcd.io/etcd/client/v3"
 
+	"github.com/triggergate/triggergate/gateway/internal/store"
 	"github.com/triggergate/triggergate/sdk"
 )
 
@@ -79,9 +80,20 @@ func identifiers(c sdk.Customer) []string {
 // merges into another record.
 func isAccount(key string) bool { return strings.HasPrefix(key, "id:") }
 
-func (e *Engine) identityKey(ident string) string {
+func (e *Engine) identityKey(ident string) string { return identityKey(e.store, ident) }
+
+// identityKey is the index key of an identifier in customer-key form.
+func identityKey(st *store.Store, ident string) string {
 	kind, v, _ := strings.Cut(ident, ":")
-	return e.store.Key("identity", kind, url.PathEscape(v))
+	return st.Key("identity", kind, url.PathEscape(v))
+}
+
+// addressed reports whether an item is taken as addressed to its record
+// as it stands, without resolution: a timer, or an engine event that names
+// the record it acts on (erase, hand-over). A merged event is resolved, as
+// its target may have merged on since.
+func addressed(w *work) bool {
+	return w.entry == nil || w.event.Type == MergeType || w.event.Type == EraseType
 }
 
 // indexEntry is one identity index key as read, and as the pass changes it.
@@ -98,10 +110,10 @@ func internalType(t string) bool { return t == MergeType || t == MergedType || t
 // resolve to, queues the index writes and merges that follow, and takes
 // out the items that belong to another partition, forwarding them there.
 // It returns the items this pass processes.
-func (e *Engine) resolve(ctx context.Context, partition int, items []*work, out *outcome) ([]*work, error) {
+func (e *Engine) resolve(ctx context.Context, partition int, items []*work, out *outcome, now time.Time) ([]*work, error) {
 	idx := map[string]*indexEntry{}
 	for _, w := range items {
-		if w.entry == nil || w.event.Type == MergeType || w.event.Type == EraseType {
+		if addressed(w) {
 			continue
 		}
 		for _, id := range identifiers(w.event.Customer) {
@@ -118,7 +130,7 @@ func (e *Engine) resolve(ctx context.Context, partition int, items []*work, out 
 	kept := items[:0]
 	requested := map[string]bool{}
 	for _, w := range items {
-		if w.entry == nil || w.event.Type == MergeType || w.event.Type == EraseType {
+		if addressed(w) {
 			kept = append(kept, w)
 			continue
 		}
@@ -161,7 +173,7 @@ func (e *Engine) resolve(ctx context.Context, partition int, items []*work, out 
 				default:
 					if !requested[en.target] {
 						requested[en.target] = true
-						e.requestMerge(en.target, target, out)
+						e.requestMerge(en.target, target, out, now)
 					}
 				}
 				out.compare(e.identityKey(id), en.rev)
@@ -233,8 +245,8 @@ func (e *Engine) internalEvent(typ, key string, props map[string]any, now time.T
 
 // requestMerge asks the owner of from's partition to hand from's record
 // over to into.
-func (e *Engine) requestMerge(from, into string, out *outcome) {
-	ev := e.internalEvent(MergeType, from, map[string]any{"into": into}, e.now().UTC(), into)
+func (e *Engine) requestMerge(from, into string, out *outcome, now time.Time) {
+	ev := e.internalEvent(MergeType, from, map[string]any{"into": into}, now, into)
 	if err := e.forward(e.log.Partition(from), ev, out); err != nil {
 		e.logger.Error("requesting a merge", "from", from, "into", into, "error", err)
 		return

@@ -61,6 +61,12 @@ func (e *Engine) timerKey(partition int, customerKey, rule string, t sdk.Timer) 
 		url.PathEscape(customerKey), url.PathEscape(rule), url.PathEscape(t.ID))
 }
 
+// dueBound is the end of the range of a partition's timers (under prefix)
+// due at or before t.
+func dueBound(prefix string, t time.Time) string {
+	return fmt.Sprintf("%s%016d", prefix, max(t.UnixMilli(), 0)+1)
+}
+
 // putTimer writes a timer's key, in the pass's commit.
 func (e *Engine) putTimer(partition int, customerKey, rule string, t sdk.Timer, out *outcome) error {
 	v, err := json.Marshal(timerValue{Customer: customerKey, Rule: rule, Timer: t})
@@ -81,7 +87,7 @@ func (e *Engine) read(ctx context.Context, partition, limit int) ([]eventlog.Ent
 	}
 	now := e.now()
 	prefix := e.timerPrefix(partition)
-	end := fmt.Sprintf("%s%016d", prefix, now.UnixMilli()+1)
+	end := dueBound(prefix, now)
 	timerOp := clientv3.OpGet(prefix, clientv3.WithRange(end), clientv3.WithLimit(int64(limit)))
 	rctx, cancel := context.WithTimeout(ctx, e.opTimeout)
 	defer cancel()
@@ -114,7 +120,7 @@ func (e *Engine) nextTimer(ctx context.Context, partition int, until time.Time) 
 	prefix := e.timerPrefix(partition)
 	end := clientv3.GetPrefixRangeEnd(prefix)
 	if !until.IsZero() {
-		end = fmt.Sprintf("%s%016d", prefix, max(until.UnixMilli(), 0)+1)
+		end = dueBound(prefix, until)
 	}
 	resp, err := e.store.Client().Get(rctx, prefix, clientv3.WithRange(end), clientv3.WithLimit(1), clientv3.WithKeysOnly())
 	if err != nil || len(resp.Kvs) == 0 {

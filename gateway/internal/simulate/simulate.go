@@ -40,11 +40,8 @@ const Partitions = 8
 // Options tune a simulation.
 type Options struct {
 	// Start is the virtual time the simulation begins at.
-	Start time.Time
-	// MaxTimerLateness is the policy's limit on late timers (zero: the
-	// engine's default). The simulator never fires a timer late.
-	MaxTimerLateness time.Duration
-	Logger           hclog.Logger
+	Start  time.Time
+	Logger hclog.Logger
 }
 
 // Simulator holds one simulated world: a store (a private key space),
@@ -74,14 +71,8 @@ func New(st *store.Store, plan *app.Plan, opts Options) *Simulator {
 	s := &Simulator{store: st, now: start.UTC(), templates: plan.Templates}
 	s.log = eventlog.New(st, logger.Named("eventlog"), eventlog.WithPartitions(Partitions),
 		eventlog.WithClock(s.Now), eventlog.WithCommitWindow(0))
-	engOpts := []engine.Option{
-		engine.WithClock(s.Now), engine.WithPolicy(plan.Policy), engine.WithChannelKinds(plan.ChannelKinds),
-		// A plugin that fails fails the simulation at once.
-		engine.WithMaxAttempts(1),
-	}
-	if opts.MaxTimerLateness > 0 {
-		engOpts = append(engOpts, engine.WithTimerLateness(opts.MaxTimerLateness))
-	}
+	// A plugin that fails fails the simulation at once.
+	engOpts := append(plan.EngineOptions(), engine.WithClock(s.Now), engine.WithMaxAttempts(1))
 	s.engine = engine.New(st, s.log, plan.Rules, logger.Named("engine"), engOpts...)
 	return s
 }
