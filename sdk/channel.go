@@ -33,6 +33,9 @@ type Message struct {
 	// Trigger and Step name the rule and step that fired.
 	Trigger string `json:"trigger"`
 	Step    string `json:"step"`
+	// Variant is the A/B variant the customer was assigned, if the action
+	// has variants.
+	Variant string `json:"variant,omitempty"`
 	// Profile is the recipient.
 	Profile Profile `json:"customer"`
 	// Event is the canonical event that caused the fire.
@@ -44,6 +47,10 @@ type Message struct {
 	Subject string `json:"subject,omitempty"`
 	Text    string `json:"text,omitempty"`
 	HTML    string `json:"html,omitempty"`
+	// Headers are extra headers for channels that carry them, set by the
+	// host: email gets List-Unsubscribe and List-Unsubscribe-Post (RFC
+	// 8058) when tracking is on. A plugin adds them as they are.
+	Headers map[string]string `json:"headers,omitempty"`
 	// CreatedAt is when the fire happened; stable across retries.
 	CreatedAt time.Time `json:"created_at"`
 	// Attempt counts deliveries of this message, starting at 1.

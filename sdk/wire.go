@@ -283,7 +283,7 @@ func sendRequestToPB(r *SendRequest) (*pb.SendRequest, error) {
 		out.Messages = append(out.Messages, &pb.Message{
 			Id: m.ID, Trigger: m.Trigger, Step: m.Step, ProfileJson: prof, EventJson: ev, FireJson: fire,
 			Subject: m.Subject, Text: m.Text, Html: m.HTML, CreatedAt: timestamppb.New(m.CreatedAt),
-			Attempt: uint32(m.Attempt),
+			Attempt: uint32(m.Attempt), Headers: m.Headers, Variant: m.Variant,
 		})
 	}
 	return out, nil
@@ -296,6 +296,10 @@ func sendRequestFromPB(r *pb.SendRequest) (*SendRequest, error) {
 		x.ID, x.Trigger, x.Step = m.GetId(), m.GetTrigger(), m.GetStep()
 		x.Subject, x.Text, x.HTML = m.GetSubject(), m.GetText(), m.GetHtml()
 		x.CreatedAt, x.Attempt = m.GetCreatedAt().AsTime(), int(m.GetAttempt())
+		x.Variant = m.GetVariant()
+		if h := m.GetHeaders(); len(h) > 0 {
+			x.Headers = h
+		}
 		if err := unmarshalJSON(m.GetProfileJson(), &x.Profile, "profile"); err != nil {
 			return nil, err
 		}

@@ -140,7 +140,8 @@ func TestSendRoundTrip(t *testing.T) {
 			{
 				ID: "msg_1", Trigger: "abandoned_cart", Step: "reminder_1", Profile: fullProfile(), Event: fullEvent(),
 				Fire: map[string]any{"checkout_id": "chk"}, Subject: "Hi", Text: "text", HTML: "<p>html</p>",
-				CreatedAt: t0, Attempt: 3,
+				CreatedAt: t0, Attempt: 3, Variant: "b",
+				Headers: map[string]string{"List-Unsubscribe": "<https://t.example.com/u/x>", "List-Unsubscribe-Post": "List-Unsubscribe=One-Click"},
 			},
 			{ID: "msg_2", Trigger: "t", Step: "s", Profile: fullProfile(), Event: fullEvent(), CreatedAt: t0, Attempt: 1},
 		},

@@ -9,19 +9,17 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
-	"net"
 	"net/http"
 	"net/url"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
-	"unicode/utf8"
 
 	"github.com/hashicorp/go-hclog"
 
 	"github.com/triggergate/triggergate/sdk"
+	"github.com/triggergate/triggergate/sdk/httpchannel"
 )
 
 // Plugin identity, as reported by Describe and sent as the User-Agent.
@@ -35,9 +33,6 @@ const (
 const (
 	defaultTimeout     = 10 * time.Second
 	maxTimeout         = 5 * time.Minute
-	maxRetryAfter      = time.Hour
-	maxResponseBody    = 64 << 10 // bytes of a response read before the connection is dropped
-	maxErrorBody       = 256      // bytes of a response quoted in an error
 	defaultConcurrency = 4
 	// maxIdlePerHost keeps connections to one receiver open between
 	// messages: the gateway sends several batches at once, each
@@ -307,23 +302,7 @@ func (w *Webhook) client(allowPrivate bool) *http.Client {
 	if c, ok := w.clients[allowPrivate]; ok {
 		return c
 	}
-	c := &http.Client{
-		Transport: &http.Transport{
-			// No proxy: a proxy would dial on our behalf and bypass the
-			// address check.
-			Proxy:                 nil,
-			DialContext:           newDialer(allowPrivate).DialContext,
-			ForceAttemptHTTP2:     true,
-			MaxIdleConns:          100,
-			MaxIdleConnsPerHost:   maxIdlePerHost,
-			IdleConnTimeout:       90 * time.Second,
-			TLSHandshakeTimeout:   10 * time.Second,
-			ExpectContinueTimeout: time.Second,
-		},
-		// Redirects are not followed: the target could send us anywhere,
-		// and Standard Webhooks asks receivers to update the URL instead.
-		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
-	}
+	c := httpchannel.NewClient(httpchannel.Options{AllowPrivateNetworks: allowPrivate, MaxIdleConnsPerHost: maxIdlePerHost})
 	w.clients[allowPrivate] = c
 	return c
 }
@@ -339,9 +318,7 @@ func (w *Webhook) send(ctx context.Context, client *http.Client, cfg *Config, m 
 		return sdk.Fail(fmt.Errorf("encoding message %s: %w", m.ID, err))
 	}
 
-	reqCtx, cancel := context.WithTimeout(ctx, cfg.Timeout.D())
-	defer cancel()
-	req, err := http.NewRequestWithContext(reqCtx, http.MethodPost, cfg.URL, bytes.NewReader(body))
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, cfg.URL, bytes.NewReader(body))
 	if err != nil {
 		return sdk.Fail(fmt.Errorf("building request: %w", err))
 	}
@@ -358,87 +335,7 @@ func (w *Webhook) send(ctx context.Context, client *http.Client, cfg *Config, m 
 	if cfg.signingKey != nil {
 		req.Header.Set("webhook-signature", Sign(cfg.signingKey, m.ID, ts, body))
 	}
-
-	resp, err := client.Do(req)
-	if err != nil {
-		res := classifyError(ctx, err, cfg.Timeout.D())
-		w.log.Debug("webhook delivery failed", "message_id", m.ID, "status", res.Status, "error", res.Error)
-		return res
-	}
-	// Read a bounded amount so the connection can be reused, and quote the
-	// start of it in errors.
-	snippet, _ := io.ReadAll(io.LimitReader(resp.Body, maxResponseBody))
-	_ = resp.Body.Close()
-	res := classifyResponse(resp, snippet, now)
-	w.log.Debug("webhook delivered", "message_id", m.ID, "http_status", resp.StatusCode, "status", res.Status)
+	res, _ := httpchannel.Do(ctx, client, req, cfg.Timeout.D(), now)
+	w.log.Debug("webhook attempted", "message_id", m.ID, "status", res.Status, "error", res.Error)
 	return res
-}
-
-// classifyError turns a transport failure into a result. Refused addresses
-// are permanent; timeouts, cancellations and network errors are retryable.
-func classifyError(ctx context.Context, err error, timeout time.Duration) sdk.SendResult {
-	var netErr net.Error
-	switch {
-	case errors.Is(err, errBlockedAddress):
-		return sdk.Fail(err)
-	case ctx.Err() != nil:
-		return sdk.Retry(fmt.Errorf("delivery interrupted: %w", ctx.Err()), 0)
-	case errors.Is(err, context.DeadlineExceeded), errors.As(err, &netErr) && netErr.Timeout():
-		return sdk.Retry(fmt.Errorf("no response within %s: %w", timeout, err), 0)
-	}
-	return sdk.Retry(err, 0)
-}
-
-// classifyResponse turns an HTTP response into a result.
-func classifyResponse(resp *http.Response, body []byte, now time.Time) sdk.SendResult {
-	code := resp.StatusCode
-	switch {
-	case code >= 200 && code < 300:
-		return sdk.Sent("")
-	case code >= 300 && code < 400:
-		return sdk.Fail(fmt.Errorf("receiver answered %s redirecting to %q; redirects are not followed, update the url",
-			resp.Status, resp.Header.Get("Location")))
-	case code == http.StatusRequestTimeout, code == http.StatusTooEarly, code == http.StatusTooManyRequests, code >= 500:
-		return sdk.Retry(fmt.Errorf("receiver answered %s%s", resp.Status, quote(body)),
-			parseRetryAfter(resp.Header.Get("Retry-After"), now))
-	case code == http.StatusGone:
-		return sdk.Fail(fmt.Errorf("receiver answered %s: it no longer accepts webhooks; remove or update the channel", resp.Status))
-	case code >= 400:
-		return sdk.Fail(fmt.Errorf("receiver answered %s%s", resp.Status, quote(body)))
-	}
-	return sdk.Retry(fmt.Errorf("receiver answered unexpected status %s", resp.Status), 0)
-}
-
-// quote formats the start of a response body for an error message.
-func quote(body []byte) string {
-	if len(body) == 0 {
-		return ""
-	}
-	if len(body) > maxErrorBody {
-		body = body[:maxErrorBody]
-	}
-	s := strings.ToValidUTF8(string(body), string(utf8.RuneError))
-	return ": " + strconv.Quote(strings.TrimSpace(s))
-}
-
-// parseRetryAfter reads a Retry-After header, in seconds or as an HTTP
-// date, capped at an hour. Zero means none or unreadable.
-func parseRetryAfter(v string, now time.Time) time.Duration {
-	v = strings.TrimSpace(v)
-	if v == "" {
-		return 0
-	}
-	var d time.Duration
-	if secs, err := strconv.ParseInt(v, 10, 64); err == nil {
-		if secs <= 0 {
-			return 0
-		}
-		if secs > int64(maxRetryAfter/time.Second) {
-			return maxRetryAfter
-		}
-		d = time.Duration(secs) * time.Second
-	} else if t, err := http.ParseTime(v); err == nil {
-		d = t.Sub(now)
-	}
-	return min(max(d, 0), maxRetryAfter)
 }

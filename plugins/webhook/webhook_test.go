@@ -9,7 +9,6 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"net/netip"
 	"strconv"
 	"strings"
 	"sync"
@@ -227,7 +226,7 @@ func TestSendClassifies(t *testing.T) {
 		{"425 is retryable", status(425, nil), "", sdk.StatusRetryable, 0, "425"},
 		{"400 is permanent", status(400, nil), "", sdk.StatusPermanent, 0, "400"},
 		{"404 is permanent", status(404, nil), "", sdk.StatusPermanent, 0, "404"},
-		{"410 is permanent", status(410, nil), "", sdk.StatusPermanent, 0, "no longer accepts"},
+		{"410 is permanent", status(410, nil), "", sdk.StatusPermanent, 0, "no longer exists"},
 		{"302 is permanent", status(302, map[string]string{"Location": "http://169.254.169.254/latest"}), "", sdk.StatusPermanent, 0, "redirects are not followed"},
 		{"timeout is retryable", func(w http.ResponseWriter, r *http.Request) {
 			select {
@@ -286,14 +285,39 @@ func TestSendRefusesPrivateAddresses(t *testing.T) {
 	// httptest listens on 127.0.0.1; "localhost" also resolves to loopback
 	// at dial time.
 	port := srv.URL[strings.LastIndex(srv.URL, ":")+1:]
-	for _, u := range []string{srv.URL, "http://localhost:" + port + "/", "http://[::1]:" + port + "/"} {
-		r := send(t, map[string]any{"url": u}, message("m"))[0]
-		if r.Status != sdk.StatusPermanent || !strings.Contains(r.Error, "loopback") || !strings.Contains(r.Error, "allow_private_networks") {
-			t.Errorf("%s: result = %+v, want a permanent loopback refusal", u, r)
+	for _, tc := range []struct{ url, kind string }{
+		{srv.URL, "loopback"},
+		{"http://localhost:" + port + "/", "loopback"}, // a name resolving to loopback
+		{"http://[::1]:" + port + "/", "loopback"},
+		{"http://[::ffff:127.0.0.1]:" + port + "/", "loopback"}, // IPv4-mapped
+		{"http://10.0.0.1:" + port + "/", "private"},
+		{"http://169.254.169.254/latest/meta-data/", "link-local"}, // cloud metadata
+	} {
+		r := send(t, map[string]any{"url": tc.url, "timeout": "2s"}, message("m"))[0]
+		if r.Status != sdk.StatusPermanent || !strings.Contains(r.Error, tc.kind) || !strings.Contains(r.Error, "allow_private_networks") {
+			t.Errorf("%s: result = %+v, want a permanent %s refusal", tc.url, r, tc.kind)
 		}
 	}
 	if hits.Load() != 0 {
 		t.Errorf("receiver was reached %d times", hits.Load())
+	}
+}
+
+// A receiver that redirects is not followed, even to an address the
+// channel may reach: the redirect's target is never contacted.
+func TestSendDoesNotFollowRedirects(t *testing.T) {
+	t.Parallel()
+	var inner atomic.Int32
+	target, _ := receiver(t, func(http.ResponseWriter, *http.Request) { inner.Add(1) })
+	srv, _ := receiver(t, func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, target.URL+"/internal", http.StatusFound)
+	})
+	r := send(t, map[string]any{"url": srv.URL, "allow_private_networks": true}, message("m"))[0]
+	if r.Status != sdk.StatusPermanent || !strings.Contains(r.Error, "redirects are not followed") {
+		t.Errorf("result = %+v, want a permanent refusal to follow", r)
+	}
+	if inner.Load() != 0 {
+		t.Errorf("the redirect target was reached %d times", inner.Load())
 	}
 }
 
@@ -350,95 +374,6 @@ func TestSendConcurrentBatchKeepsOrder(t *testing.T) {
 	}
 	if len(reqs()) != 10 {
 		t.Errorf("receiver saw %d requests", len(reqs()))
-	}
-}
-
-func TestCheckAddr(t *testing.T) {
-	t.Parallel()
-	tests := []struct {
-		addr    string
-		blocked bool
-	}{
-		{"8.8.8.8", false},
-		{"1.1.1.1", false},
-		{"93.184.216.34", false},
-		{"2606:4700:4700::1111", false},
-		{"2001:4860:4860::8888", false},
-		{"::ffff:8.8.8.8", false},
-		{"64:ff9b::808:808", false}, // NAT64 of 8.8.8.8
-		{"127.0.0.1", true},
-		{"127.1.2.3", true},
-		{"::1", true},
-		{"::ffff:127.0.0.1", true},
-		{"10.0.0.1", true},
-		{"172.16.5.4", true},
-		{"172.31.255.255", true},
-		{"192.168.1.1", true},
-		{"fc00::1", true},
-		{"fd12:3456::1", true},
-		{"169.254.169.254", true},
-		{"169.254.0.1", true},
-		{"fe80::1", true},
-		{"0.0.0.0", true},
-		{"::", true},
-		{"0.1.2.3", true},
-		{"224.0.0.1", true},
-		{"239.255.255.250", true},
-		{"ff02::1", true},
-		{"ff05::2", true},
-		{"100.64.0.1", true},
-		{"100.127.255.254", true},
-		{"255.255.255.255", true},
-		{"198.18.0.1", true},
-		{"::ffff:169.254.169.254", true},
-		{"64:ff9b::a9fe:a9fe", true}, // NAT64 of 169.254.169.254
-		{"64:ff9b::7f00:1", true},    // NAT64 of 127.0.0.1
-		{"2002:a00:1::", true},       // 6to4 of 10.0.0.1
-		{"::7f00:1", true},           // IPv4-compatible 127.0.0.1
-		{"172.32.0.1", false},
-		{"100.128.0.1", false},
-	}
-	for _, tc := range tests {
-		t.Run(tc.addr, func(t *testing.T) {
-			t.Parallel()
-			err := checkAddr(netip.MustParseAddr(tc.addr))
-			if (err != nil) != tc.blocked {
-				t.Errorf("checkAddr(%s) = %v, want blocked=%v", tc.addr, err, tc.blocked)
-			}
-			// The dial-time hook sees "ip:port" after resolution.
-			derr := dialControl("tcp", netip.AddrPortFrom(netip.MustParseAddr(tc.addr), 443).String(), nil)
-			if (derr != nil) != tc.blocked {
-				t.Errorf("dialControl(%s) = %v, want blocked=%v", tc.addr, derr, tc.blocked)
-			}
-		})
-	}
-}
-
-func TestParseRetryAfter(t *testing.T) {
-	t.Parallel()
-	tests := []struct {
-		in   string
-		want time.Duration
-	}{
-		{"", 0},
-		{"7", 7 * time.Second},
-		{" 120 ", 2 * time.Minute},
-		{"0", 0},
-		{"-5", 0},
-		{"3601", time.Hour},
-		{"99999999999999999999", 0},
-		{fixedNow.Add(90 * time.Second).Format(http.TimeFormat), 90 * time.Second},
-		{fixedNow.Add(-time.Minute).Format(http.TimeFormat), 0},
-		{fixedNow.Add(48 * time.Hour).Format(http.TimeFormat), time.Hour},
-		{"soon", 0},
-	}
-	for _, tc := range tests {
-		t.Run(tc.in, func(t *testing.T) {
-			t.Parallel()
-			if got := parseRetryAfter(tc.in, fixedNow); got != tc.want {
-				t.Errorf("parseRetryAfter(%q) = %s, want %s", tc.in, got, tc.want)
-			}
-		})
 	}
 }
 

@@ -1185,18 +1185,22 @@ func (x *SendRequest) GetMessages() []*Message {
 }
 
 type Message struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Id            string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
-	Trigger       string                 `protobuf:"bytes,2,opt,name=trigger,proto3" json:"trigger,omitempty"`
-	Step          string                 `protobuf:"bytes,3,opt,name=step,proto3" json:"step,omitempty"`
-	ProfileJson   []byte                 `protobuf:"bytes,4,opt,name=profile_json,json=profileJson,proto3" json:"profile_json,omitempty"`
-	EventJson     []byte                 `protobuf:"bytes,5,opt,name=event_json,json=eventJson,proto3" json:"event_json,omitempty"`
-	FireJson      []byte                 `protobuf:"bytes,6,opt,name=fire_json,json=fireJson,proto3" json:"fire_json,omitempty"`
-	Subject       string                 `protobuf:"bytes,7,opt,name=subject,proto3" json:"subject,omitempty"`
-	Text          string                 `protobuf:"bytes,8,opt,name=text,proto3" json:"text,omitempty"`
-	Html          string                 `protobuf:"bytes,9,opt,name=html,proto3" json:"html,omitempty"`
-	CreatedAt     *timestamppb.Timestamp `protobuf:"bytes,10,opt,name=created_at,json=createdAt,proto3" json:"created_at,omitempty"`
-	Attempt       uint32                 `protobuf:"varint,11,opt,name=attempt,proto3" json:"attempt,omitempty"`
+	state       protoimpl.MessageState `protogen:"open.v1"`
+	Id          string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	Trigger     string                 `protobuf:"bytes,2,opt,name=trigger,proto3" json:"trigger,omitempty"`
+	Step        string                 `protobuf:"bytes,3,opt,name=step,proto3" json:"step,omitempty"`
+	ProfileJson []byte                 `protobuf:"bytes,4,opt,name=profile_json,json=profileJson,proto3" json:"profile_json,omitempty"`
+	EventJson   []byte                 `protobuf:"bytes,5,opt,name=event_json,json=eventJson,proto3" json:"event_json,omitempty"`
+	FireJson    []byte                 `protobuf:"bytes,6,opt,name=fire_json,json=fireJson,proto3" json:"fire_json,omitempty"`
+	Subject     string                 `protobuf:"bytes,7,opt,name=subject,proto3" json:"subject,omitempty"`
+	Text        string                 `protobuf:"bytes,8,opt,name=text,proto3" json:"text,omitempty"`
+	Html        string                 `protobuf:"bytes,9,opt,name=html,proto3" json:"html,omitempty"`
+	CreatedAt   *timestamppb.Timestamp `protobuf:"bytes,10,opt,name=created_at,json=createdAt,proto3" json:"created_at,omitempty"`
+	Attempt     uint32                 `protobuf:"varint,11,opt,name=attempt,proto3" json:"attempt,omitempty"`
+	// Extra headers for channels that have them (List-Unsubscribe).
+	Headers map[string]string `protobuf:"bytes,12,rep,name=headers,proto3" json:"headers,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	// The A/B variant chosen, if any.
+	Variant       string `protobuf:"bytes,13,opt,name=variant,proto3" json:"variant,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1306,6 +1310,20 @@ func (x *Message) GetAttempt() uint32 {
 		return x.Attempt
 	}
 	return 0
+}
+
+func (x *Message) GetHeaders() map[string]string {
+	if x != nil {
+		return x.Headers
+	}
+	return nil
+}
+
+func (x *Message) GetVariant() string {
+	if x != nil {
+		return x.Variant
+	}
+	return ""
 }
 
 type SendResponse struct {
@@ -1505,7 +1523,7 @@ const file_plugin_proto_rawDesc = "" +
 	"\achannel\x18\x01 \x01(\tR\achannel\x12\x1f\n" +
 	"\vconfig_json\x18\x02 \x01(\fR\n" +
 	"configJson\x12:\n" +
-	"\bmessages\x18\x03 \x03(\v2\x1e.triggergate.plugin.v1.MessageR\bmessages\"\xbd\x02\n" +
+	"\bmessages\x18\x03 \x03(\v2\x1e.triggergate.plugin.v1.MessageR\bmessages\"\xda\x03\n" +
 	"\aMessage\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x18\n" +
 	"\atrigger\x18\x02 \x01(\tR\atrigger\x12\x12\n" +
@@ -1520,7 +1538,12 @@ const file_plugin_proto_rawDesc = "" +
 	"\n" +
 	"created_at\x18\n" +
 	" \x01(\v2\x1a.google.protobuf.TimestampR\tcreatedAt\x12\x18\n" +
-	"\aattempt\x18\v \x01(\rR\aattempt\"K\n" +
+	"\aattempt\x18\v \x01(\rR\aattempt\x12E\n" +
+	"\aheaders\x18\f \x03(\v2+.triggergate.plugin.v1.Message.HeadersEntryR\aheaders\x12\x18\n" +
+	"\avariant\x18\r \x01(\tR\avariant\x1a:\n" +
+	"\fHeadersEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"K\n" +
 	"\fSendResponse\x12;\n" +
 	"\aresults\x18\x01 \x03(\v2!.triggergate.plugin.v1.SendResultR\aresults\"\x9e\x02\n" +
 	"\n" +
@@ -1558,7 +1581,7 @@ func file_plugin_proto_rawDescGZIP() []byte {
 }
 
 var file_plugin_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
-var file_plugin_proto_msgTypes = make([]protoimpl.MessageInfo, 20)
+var file_plugin_proto_msgTypes = make([]protoimpl.MessageInfo, 21)
 var file_plugin_proto_goTypes = []any{
 	(Diagnostic_Severity)(0),       // 0: triggergate.plugin.v1.Diagnostic.Severity
 	(SendResult_Status)(0),         // 1: triggergate.plugin.v1.SendResult.Status
@@ -1582,8 +1605,9 @@ var file_plugin_proto_goTypes = []any{
 	(*Message)(nil),                // 19: triggergate.plugin.v1.Message
 	(*SendResponse)(nil),           // 20: triggergate.plugin.v1.SendResponse
 	(*SendResult)(nil),             // 21: triggergate.plugin.v1.SendResult
-	(*timestamppb.Timestamp)(nil),  // 22: google.protobuf.Timestamp
-	(*durationpb.Duration)(nil),    // 23: google.protobuf.Duration
+	nil,                            // 22: triggergate.plugin.v1.Message.HeadersEntry
+	(*timestamppb.Timestamp)(nil),  // 23: google.protobuf.Timestamp
+	(*durationpb.Duration)(nil),    // 24: google.protobuf.Duration
 }
 var file_plugin_proto_depIdxs = []int32{
 	4,  // 0: triggergate.plugin.v1.DescribeResponse.config_schema:type_name -> triggergate.plugin.v1.Schema
@@ -1595,34 +1619,35 @@ var file_plugin_proto_depIdxs = []int32{
 	10, // 6: triggergate.plugin.v1.Diagnostic.path:type_name -> triggergate.plugin.v1.PathStep
 	11, // 7: triggergate.plugin.v1.EvaluateRequest.rules:type_name -> triggergate.plugin.v1.Rule
 	13, // 8: triggergate.plugin.v1.EvaluateRequest.items:type_name -> triggergate.plugin.v1.EvaluateItem
-	22, // 9: triggergate.plugin.v1.EvaluateItem.now:type_name -> google.protobuf.Timestamp
+	23, // 9: triggergate.plugin.v1.EvaluateItem.now:type_name -> google.protobuf.Timestamp
 	16, // 10: triggergate.plugin.v1.EvaluateItem.timer:type_name -> triggergate.plugin.v1.Timer
 	15, // 11: triggergate.plugin.v1.EvaluateResponse.results:type_name -> triggergate.plugin.v1.EvaluateResult
 	16, // 12: triggergate.plugin.v1.EvaluateResult.set_timers:type_name -> triggergate.plugin.v1.Timer
 	17, // 13: triggergate.plugin.v1.EvaluateResult.fires:type_name -> triggergate.plugin.v1.Fire
-	22, // 14: triggergate.plugin.v1.Timer.at:type_name -> google.protobuf.Timestamp
+	23, // 14: triggergate.plugin.v1.Timer.at:type_name -> google.protobuf.Timestamp
 	19, // 15: triggergate.plugin.v1.SendRequest.messages:type_name -> triggergate.plugin.v1.Message
-	22, // 16: triggergate.plugin.v1.Message.created_at:type_name -> google.protobuf.Timestamp
-	21, // 17: triggergate.plugin.v1.SendResponse.results:type_name -> triggergate.plugin.v1.SendResult
-	1,  // 18: triggergate.plugin.v1.SendResult.status:type_name -> triggergate.plugin.v1.SendResult.Status
-	23, // 19: triggergate.plugin.v1.SendResult.retry_after:type_name -> google.protobuf.Duration
-	2,  // 20: triggergate.plugin.v1.Trigger.Describe:input_type -> triggergate.plugin.v1.DescribeRequest
-	7,  // 21: triggergate.plugin.v1.Trigger.ValidateConfig:input_type -> triggergate.plugin.v1.ValidateConfigRequest
-	12, // 22: triggergate.plugin.v1.Trigger.Evaluate:input_type -> triggergate.plugin.v1.EvaluateRequest
-	2,  // 23: triggergate.plugin.v1.Channel.Describe:input_type -> triggergate.plugin.v1.DescribeRequest
-	7,  // 24: triggergate.plugin.v1.Channel.ValidateConfig:input_type -> triggergate.plugin.v1.ValidateConfigRequest
-	18, // 25: triggergate.plugin.v1.Channel.Send:input_type -> triggergate.plugin.v1.SendRequest
-	3,  // 26: triggergate.plugin.v1.Trigger.Describe:output_type -> triggergate.plugin.v1.DescribeResponse
-	8,  // 27: triggergate.plugin.v1.Trigger.ValidateConfig:output_type -> triggergate.plugin.v1.ValidateConfigResponse
-	14, // 28: triggergate.plugin.v1.Trigger.Evaluate:output_type -> triggergate.plugin.v1.EvaluateResponse
-	3,  // 29: triggergate.plugin.v1.Channel.Describe:output_type -> triggergate.plugin.v1.DescribeResponse
-	8,  // 30: triggergate.plugin.v1.Channel.ValidateConfig:output_type -> triggergate.plugin.v1.ValidateConfigResponse
-	20, // 31: triggergate.plugin.v1.Channel.Send:output_type -> triggergate.plugin.v1.SendResponse
-	26, // [26:32] is the sub-list for method output_type
-	20, // [20:26] is the sub-list for method input_type
-	20, // [20:20] is the sub-list for extension type_name
-	20, // [20:20] is the sub-list for extension extendee
-	0,  // [0:20] is the sub-list for field type_name
+	23, // 16: triggergate.plugin.v1.Message.created_at:type_name -> google.protobuf.Timestamp
+	22, // 17: triggergate.plugin.v1.Message.headers:type_name -> triggergate.plugin.v1.Message.HeadersEntry
+	21, // 18: triggergate.plugin.v1.SendResponse.results:type_name -> triggergate.plugin.v1.SendResult
+	1,  // 19: triggergate.plugin.v1.SendResult.status:type_name -> triggergate.plugin.v1.SendResult.Status
+	24, // 20: triggergate.plugin.v1.SendResult.retry_after:type_name -> google.protobuf.Duration
+	2,  // 21: triggergate.plugin.v1.Trigger.Describe:input_type -> triggergate.plugin.v1.DescribeRequest
+	7,  // 22: triggergate.plugin.v1.Trigger.ValidateConfig:input_type -> triggergate.plugin.v1.ValidateConfigRequest
+	12, // 23: triggergate.plugin.v1.Trigger.Evaluate:input_type -> triggergate.plugin.v1.EvaluateRequest
+	2,  // 24: triggergate.plugin.v1.Channel.Describe:input_type -> triggergate.plugin.v1.DescribeRequest
+	7,  // 25: triggergate.plugin.v1.Channel.ValidateConfig:input_type -> triggergate.plugin.v1.ValidateConfigRequest
+	18, // 26: triggergate.plugin.v1.Channel.Send:input_type -> triggergate.plugin.v1.SendRequest
+	3,  // 27: triggergate.plugin.v1.Trigger.Describe:output_type -> triggergate.plugin.v1.DescribeResponse
+	8,  // 28: triggergate.plugin.v1.Trigger.ValidateConfig:output_type -> triggergate.plugin.v1.ValidateConfigResponse
+	14, // 29: triggergate.plugin.v1.Trigger.Evaluate:output_type -> triggergate.plugin.v1.EvaluateResponse
+	3,  // 30: triggergate.plugin.v1.Channel.Describe:output_type -> triggergate.plugin.v1.DescribeResponse
+	8,  // 31: triggergate.plugin.v1.Channel.ValidateConfig:output_type -> triggergate.plugin.v1.ValidateConfigResponse
+	20, // 32: triggergate.plugin.v1.Channel.Send:output_type -> triggergate.plugin.v1.SendResponse
+	27, // [27:33] is the sub-list for method output_type
+	21, // [21:27] is the sub-list for method input_type
+	21, // [21:21] is the sub-list for extension type_name
+	21, // [21:21] is the sub-list for extension extendee
+	0,  // [0:21] is the sub-list for field type_name
 }
 
 func init() { file_plugin_proto_init() }
@@ -1640,7 +1665,7 @@ func file_plugin_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_plugin_proto_rawDesc), len(file_plugin_proto_rawDesc)),
 			NumEnums:      2,
-			NumMessages:   20,
+			NumMessages:   21,
 			NumExtensions: 0,
 			NumServices:   2,
 		},

@@ -1,4 +1,4 @@
-package main
+package httpchannel
 
 import (
 	"errors"
@@ -9,9 +9,10 @@ import (
 	"time"
 )
 
-// errBlockedAddress marks a dial refused because the address is not on the
-// public internet. Sending again cannot help, so it is a permanent failure.
-var errBlockedAddress = errors.New("address is not publicly routable")
+// ErrBlockedAddress marks a dial refused because the address is not on the
+// public internet. Sending again cannot help, so Classify makes it a
+// permanent failure.
+var ErrBlockedAddress = errors.New("address is not publicly routable")
 
 // blockedPrefixes are ranges, beyond what netip classifies, that must never
 // be reached from a webhook: they lead into the gateway's own network or
@@ -39,13 +40,13 @@ var (
 	sixToFourPrefix  = netip.MustParsePrefix("2002::/16")      // 6to4 (RFC 3056)
 )
 
-// checkAddr returns an error wrapping errBlockedAddress when addr is
+// CheckAddr returns an error wrapping ErrBlockedAddress when addr is
 // loopback, private (RFC 1918, ULA fc00::/7), link-local (incl. the cloud
 // metadata address 169.254.169.254), unspecified, multicast, CGNAT or
 // otherwise reserved.
-func checkAddr(addr netip.Addr) error {
+func CheckAddr(addr netip.Addr) error {
 	if !addr.IsValid() {
-		return fmt.Errorf("invalid address: %w", errBlockedAddress)
+		return fmt.Errorf("invalid address: %w", ErrBlockedAddress)
 	}
 	addr = addr.Unmap()
 	var kind string
@@ -79,13 +80,13 @@ func checkAddr(addr netip.Addr) error {
 			inner = netip.AddrFrom4([4]byte(a[2:6]))
 		}
 		if inner.IsValid() {
-			if err := checkAddr(inner); err != nil {
+			if err := CheckAddr(inner); err != nil {
 				return fmt.Errorf("%s embeds %s: %w", addr, inner, err)
 			}
 		}
 	}
 	if kind != "" {
-		return fmt.Errorf("%s is %s: %w", addr, kind, errBlockedAddress)
+		return fmt.Errorf("%s is %s: %w", addr, kind, ErrBlockedAddress)
 	}
 	return nil
 }
@@ -96,15 +97,15 @@ func checkAddr(addr netip.Addr) error {
 func dialControl(_, address string, _ syscall.RawConn) error {
 	ap, err := netip.ParseAddrPort(address)
 	if err != nil {
-		return fmt.Errorf("dialling %q: %w", address, errBlockedAddress)
+		return fmt.Errorf("dialling %q: %w", address, ErrBlockedAddress)
 	}
-	if err := checkAddr(ap.Addr()); err != nil {
+	if err := CheckAddr(ap.Addr()); err != nil {
 		return fmt.Errorf("refusing to connect: %w; set allow_private_networks = true to allow it", err)
 	}
 	return nil
 }
 
-// newDialer returns the dialer webhooks connect with.
+// newDialer returns the dialer clients connect with.
 func newDialer(allowPrivate bool) *net.Dialer {
 	d := &net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}
 	if !allowPrivate {
