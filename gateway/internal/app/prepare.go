@@ -97,7 +97,7 @@ func Prepare(ctx context.Context, cfg *config.Config, host *pluginhost.Host) (*P
 		raw, d := pluginConfig(ctx, handle, c.Config, cfg.BaseDir, c.ConfigRange, c.PluginRange, events)
 		diags = append(diags, d...)
 		if !d.HasErrors() {
-			plan.Channels[c.Name] = delivery.Channel{Name: c.Name, Plugin: handle, Config: raw}
+			plan.Channels[c.Name] = deliveryChannel(c, handle, raw)
 		}
 	}
 
@@ -127,6 +127,17 @@ func Prepare(ctx context.Context, cfg *config.Config, host *pluginhost.Host) (*P
 		plan.Rules = append(plan.Rules, rule)
 	}
 	return plan, diags
+}
+
+// deliveryChannel binds a channel block to its plugin with its delivery
+// settings.
+func deliveryChannel(c *config.Channel, p sdk.Channel, raw sdk.RawConfig) delivery.Channel {
+	d := c.Delivery
+	return delivery.Channel{
+		Name: c.Name, Plugin: p, Config: raw,
+		Retry:  &delivery.Policy{MaxAttempts: d.MaxAttempts, MaxAge: d.MaxAge, BaseDelay: d.MinDelay, MaxDelay: d.MaxDelay},
+		Limits: delivery.Limits{RatePerSecond: d.RatePerSecond, BreakerFailures: d.BreakerFailures, BreakerCooldown: d.BreakerCooldown},
+	}
 }
 
 // globalPolicy translates the policy block for the engine.

@@ -227,8 +227,39 @@ type Channel struct {
 	Kind string
 	// KindRange is the kind attribute's range, or empty when defaulted.
 	KindRange hcl.Range
+	// Delivery is how the host retries, paces and protects the channel's
+	// sends: rate_limit, retry { } and circuit_breaker { }.
+	Delivery ChannelDelivery
 	// DeclRange is the block header.
 	DeclRange hcl.Range
+}
+
+// ChannelDelivery are a channel's delivery settings, defaults filled in.
+type ChannelDelivery struct {
+	// RatePerSecond (rate_limit, "N/s", "N/m" or "N/h") is the most
+	// messages per second the whole cluster sends through the channel;
+	// 0 means no limit.
+	RatePerSecond float64
+	// MaxAttempts (retry.max_attempts, default 10) is how many times a
+	// message is tried before it is dead-lettered.
+	MaxAttempts int
+	// MaxAge (retry.max_age, default 24h) is how long after its fire a
+	// message is still tried; then it is dead-lettered.
+	MaxAge time.Duration
+	// MinDelay and MaxDelay (retry.min_delay, retry.max_delay; defaults
+	// 1s and 15m) bound the exponential backoff between attempts.
+	MinDelay, MaxDelay time.Duration
+	// BreakerFailures (circuit_breaker.failures, default 5) failed sends
+	// in a row open the channel's circuit breaker for BreakerCooldown
+	// (circuit_breaker.cooldown, default 30s).
+	BreakerFailures int
+	BreakerCooldown time.Duration
+}
+
+// DefaultChannelDelivery are the settings of a channel that sets none.
+var DefaultChannelDelivery = ChannelDelivery{
+	MaxAttempts: 10, MaxAge: 24 * time.Hour, MinDelay: time.Second, MaxDelay: 15 * time.Minute,
+	BreakerFailures: 5, BreakerCooldown: 30 * time.Second,
 }
 
 // Template is a `template "name" { }` block: a message rendered with Go

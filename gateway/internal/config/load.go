@@ -99,7 +99,12 @@ type (
 		Kind        *string      `hcl:"kind,optional"`
 		KindRange   hcl.Range    `hcl:"kind,attr_range"`
 		Configs     []*configHCL `hcl:"config,block"`
-		DefRange    hcl.Range    `hcl:",def_range"`
+		// Delivery settings the host applies (load_channel.go).
+		RateLimit      *string       `hcl:"rate_limit,optional"`
+		RateLimitRange hcl.Range     `hcl:"rate_limit,attr_range"`
+		Retries        []*retryHCL   `hcl:"retry,block"`
+		Breakers       []*breakerHCL `hcl:"circuit_breaker,block"`
+		DefRange       hcl.Range     `hcl:",def_range"`
 	}
 	configHCL struct {
 		Body     hcl.Body  `hcl:",remain"`
@@ -683,6 +688,7 @@ func (l *loader) channels(blocks []*channelHCL) {
 				out.Kind, out.KindRange = *c.Kind, c.KindRange
 			}
 		}
+		out.Delivery = l.channelDelivery(c)
 		l.cfg.Channels = append(l.cfg.Channels, out)
 	}
 }

@@ -4,17 +4,20 @@
 // hands them to the channel plugin in batches, and records each outcome in
 // etcd: delivered messages are removed, retryable failures are rescheduled
 // with exponential backoff and jitter (or the provider's Retry-After), and
-// permanent failures or messages out of attempts move to the dead-letter
-// queue. Every write is guarded by the entry's revision, so two workers can
-// never both settle one message.
+// permanent failures, messages out of attempts and messages too old move
+// to the dead-letter queue. Every write is guarded by the entry's
+// revision, so two workers can never both settle one message.
+//
+// Each channel is a lane of its own: its rate limit, its circuit breaker,
+// and its sends in flight, so that a slow or failing provider holds back
+// only its own messages.
 package delivery
 
 import (
 	"context"
-	"encoding/json"
-	"errors"
 	"fmt"
 	"math/rand/v2"
+	"sort"
 	"sync"
 	"time"
 
@@ -32,12 +35,19 @@ type Channel struct {
 	Name   string
 	Plugin sdk.Channel
 	Config sdk.RawConfig
+	// Retry is the channel's retry policy; nil takes the worker's.
+	Retry *Policy
+	// Limits pace and protect the channel's sends.
+	Limits Limits
 }
 
 // Policy says how failures are retried.
 type Policy struct {
 	// MaxAttempts before a message is dead-lettered (default 10).
 	MaxAttempts int
+	// MaxAge is how long after its fire a message is still tried; a
+	// failure after that dead-letters it (0: no limit).
+	MaxAge time.Duration
 	// BaseDelay is the first retry's delay; each retry doubles it, up to
 	// MaxDelay, with ±50% jitter (defaults 1s and 15m).
 	BaseDelay time.Duration
@@ -56,15 +66,15 @@ func (p Policy) Delay(attempt int, retryAfter time.Duration) time.Duration {
 }
 
 // Worker delivers the outbox. Its partitions are split into shards, each
-// a loop that reads its partitions' due messages, sends them and records
-// the outcomes; the shards run side by side, so one slow batch does not
-// hold the others back, while within a shard a message is only ever in one
-// batch at a time.
+// a loop that reads its partitions' due messages and hands each channel's
+// share to that channel's lane. A lane sends one batch per shard at a
+// time and settles it in the background, so a slow provider holds back
+// only its own channel, while within a shard a message is only ever in
+// one batch at a time.
 type Worker struct {
 	store      *store.Store
-	channels   map[string]Channel
+	lanes      map[string]*lane
 	templates  map[string]*render.Template
-	policy     Policy
 	logger     hclog.Logger
 	now        func() time.Time
 	batch      int
@@ -74,12 +84,15 @@ type Worker struct {
 	shards     int
 	partitions int
 	prefix     string // <store prefix>outbox/
+	policy     Policy
+	channels   map[string]Channel
+	inflight   sync.WaitGroup
 }
 
 // Option configures a Worker.
 type Option func(*Worker)
 
-// WithPolicy sets the retry policy.
+// WithPolicy sets the retry policy of channels that have none.
 func WithPolicy(p Policy) Option { return func(w *Worker) { w.policy = p } }
 
 // WithOwnership restricts the worker to the messages of partitions owns
@@ -117,16 +130,22 @@ func WithShards(n, partitions int) Option {
 // being read and settled.
 const DefaultShards = 4
 
+// DefaultPolicy is the retry policy of a worker given none.
+var DefaultPolicy = Policy{MaxAttempts: 10, MaxAge: 24 * time.Hour, BaseDelay: time.Second, MaxDelay: 15 * time.Minute}
+
 // New returns a worker for the given channels and templates.
 func New(st *store.Store, channels map[string]Channel, templates map[string]*render.Template, logger hclog.Logger, opts ...Option) *Worker {
 	w := &Worker{
 		store: st, channels: channels, templates: templates, logger: logger, now: time.Now,
-		policy: Policy{MaxAttempts: 10, BaseDelay: time.Second, MaxDelay: 15 * time.Minute},
-		batch:  50, opTimeout: 10 * time.Second, idleWait: 5 * time.Second,
+		policy: DefaultPolicy, batch: 50, opTimeout: 10 * time.Second, idleWait: 5 * time.Second,
 		shards: 1, prefix: st.Key("outbox") + "/",
 	}
 	for _, o := range opts {
 		o(w)
+	}
+	w.lanes = make(map[string]*lane, len(channels))
+	for name, ch := range channels {
+		w.lanes[name] = newLane(ch, w.policy)
 	}
 	return w
 }
@@ -134,6 +153,7 @@ func New(st *store.Store, channels map[string]Channel, templates map[string]*ren
 // shard is one delivery loop's share of the outbox: the keys in
 // [start, end).
 type shard struct {
+	id         int
 	start, end string
 	wake       chan struct{}
 }
@@ -147,7 +167,7 @@ func (w *Worker) shardRanges() []*shard {
 	out := make([]*shard, w.shards)
 	for i := range out {
 		lo, hi := i*w.partitions/w.shards, (i+1)*w.partitions/w.shards
-		sh := &shard{start: w.partitionKey(lo), end: end, wake: make(chan struct{}, 1)}
+		sh := &shard{id: i, start: w.partitionKey(lo), end: end, wake: make(chan struct{}, 1)}
 		if hi < w.partitions {
 			sh.end = w.partitionKey(hi)
 		}
@@ -168,7 +188,8 @@ func (w *Worker) shardOf(shards []*shard, key string) *shard {
 	return nil
 }
 
-// Run delivers until ctx is done.
+// Run delivers until ctx is done, then waits for the sends in flight to
+// be settled.
 func (w *Worker) Run(ctx context.Context) error {
 	shards := w.shardRanges()
 	var wg sync.WaitGroup
@@ -177,14 +198,15 @@ func (w *Worker) Run(ctx context.Context) error {
 	}
 	w.watch(ctx, shards)
 	wg.Wait()
+	w.inflight.Wait()
 	return nil
 }
 
-// runShard is one shard's loop: a pass, then a wait for new messages or
-// the next one due.
+// runShard is one shard's loop: a pass, then a wait for new messages, a
+// finished send, or the next message due.
 func (w *Worker) runShard(ctx context.Context, sh *shard) {
 	for {
-		next, err := w.pass(ctx, sh.start, sh.end)
+		next, err := w.pass(ctx, sh)
 		if ctx.Err() != nil {
 			return
 		}
@@ -249,10 +271,28 @@ func wakeShard(sh *shard) {
 	}
 }
 
-// RunOnce sends every message that is due now, once, and returns when the
-// next one not yet due will be (zero if none).
+// RunOnce sends every message that is due now, once, waits for the sends
+// to be settled, and returns when the next message not yet sent will be
+// due (zero if none).
 func (w *Worker) RunOnce(ctx context.Context) (time.Time, error) {
-	return w.pass(ctx, w.prefix, clientv3.GetPrefixRangeEnd(w.prefix))
+	sh := &shard{id: -1, start: w.prefix, end: clientv3.GetPrefixRangeEnd(w.prefix), wake: make(chan struct{}, 1)}
+	next, err := w.pass(ctx, sh)
+	w.inflight.Wait()
+	if err != nil {
+		return next, err
+	}
+	// The sends rescheduled some messages: when is the first of those due?
+	resp, err := w.store.Client().Get(ctx, sh.start, clientv3.WithRange(sh.end), clientv3.WithLimit(passLimit))
+	if err != nil {
+		return next, fmt.Errorf("reading the outbox: %w", err)
+	}
+	now := w.now()
+	for _, kv := range resp.Kvs {
+		if e, err := outbox.Decode(kv.Value); err == nil && e.NextAttemptAt.After(now) && (w.owns == nil || w.owns(e.Partition)) {
+			next = earliest(next, e.NextAttemptAt)
+		}
+	}
+	return next, nil
 }
 
 type pending struct {
@@ -261,11 +301,14 @@ type pending struct {
 	entry *outbox.Entry
 }
 
-// pass sends every due message in the keys [start, end) once. It returns
-// when the earliest not-yet-due message is due (zero if none).
-func (w *Worker) pass(ctx context.Context, start, end string) (time.Time, error) {
+// pass reads the due messages of a shard once and starts a send for each
+// channel that has some and may send now. It returns when the shard
+// should look again: when the earliest message not sent is due, a rate
+// limit frees up or a circuit breaker's cooldown ends (zero if never). A
+// send that finishes wakes the shard too.
+func (w *Worker) pass(ctx context.Context, sh *shard) (time.Time, error) {
 	rctx, cancel := context.WithTimeout(ctx, w.opTimeout)
-	resp, err := w.store.Client().Get(rctx, start, clientv3.WithRange(end), clientv3.WithLimit(passLimit))
+	resp, err := w.store.Client().Get(rctx, sh.start, clientv3.WithRange(sh.end), clientv3.WithLimit(passLimit))
 	cancel()
 	if err != nil {
 		return time.Time{}, fmt.Errorf("reading the outbox: %w", err)
@@ -273,7 +316,6 @@ func (w *Worker) pass(ctx context.Context, start, end string) (time.Time, error)
 	now := w.now()
 	var next time.Time
 	byChannel := map[string][]pending{}
-	var order []string
 	for _, kv := range resp.Kvs {
 		e, err := outbox.Decode(kv.Value)
 		if err != nil {
@@ -288,21 +330,81 @@ func (w *Worker) pass(ctx context.Context, start, end string) (time.Time, error)
 			next = earliest(next, e.NextAttemptAt)
 			continue
 		}
-		if _, ok := byChannel[e.Channel]; !ok {
-			order = append(order, e.Channel)
-		}
 		byChannel[e.Channel] = append(byChannel[e.Channel], pending{key: string(kv.Key), rev: kv.ModRevision, entry: e})
 	}
 	if resp.More {
 		next = now // more than one page is due: come straight back
 	}
-	for _, name := range order {
+	share := w.share()
+	names := make([]string, 0, len(byChannel))
+	for name := range byChannel {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	for _, name := range names {
 		ps := byChannel[name]
-		for i := 0; i < len(ps); i += w.batch {
-			next = earliest(next, w.sendBatch(ctx, name, ps[i:min(i+w.batch, len(ps))]))
+		ln, ok := w.lanes[name]
+		if !ok {
+			for _, p := range ps {
+				w.deadLetter(ctx, p, "channel "+name+" is not configured")
+			}
+			continue
 		}
+		if closed, until := ln.closedFor(now); closed {
+			next = earliest(next, until)
+			continue
+		}
+		if ln.probing() {
+			ps = ps[:1]
+		}
+		ln.setShare(now, share)
+		n, later := ln.take(now, len(ps))
+		next = earliest(next, later)
+		if n == 0 || !ln.acquire(sh.id) {
+			// Rate-limited, or a send of this shard is in flight (its end
+			// wakes the shard).
+			continue
+		}
+		done, err := ln.breaker.Allow()
+		if err != nil {
+			// Another shard's probe is in flight, or the breaker just
+			// opened: look again shortly.
+			ln.release(sh.id)
+			next = earliest(next, now.Add(min(time.Second, ln.cooldown)))
+			continue
+		}
+		w.inflight.Add(1)
+		go func() {
+			defer w.inflight.Done()
+			defer wakeShard(sh)
+			defer ln.release(sh.id)
+			for i := 0; i < n; i += w.batch {
+				if err := w.sendBatch(ctx, ln, ps[i:min(i+w.batch, n)]); err != nil {
+					// The provider failed a whole batch: leave the rest of
+					// this round for later rather than wait on it again.
+					done(err)
+					return
+				}
+			}
+			done(nil)
+		}()
 	}
 	return next, nil
+}
+
+// share is the node's share of the cluster's partitions, and so of every
+// channel's rate limit.
+func (w *Worker) share() float64 {
+	if w.owns == nil || w.partitions == 0 {
+		return 1
+	}
+	owned := 0
+	for p := range w.partitions {
+		if w.owns(p) {
+			owned++
+		}
+	}
+	return float64(max(owned, 1)) / float64(w.partitions)
 }
 
 // passLimit is the most outbox entries one pass reads.
@@ -316,49 +418,36 @@ func earliest(a, b time.Time) time.Time {
 	return a
 }
 
-// sendBatch sends one channel's batch and settles every message; it
-// returns the earliest time a message of the batch was rescheduled for.
-func (w *Worker) sendBatch(ctx context.Context, name string, ps []pending) time.Time {
-	ch, ok := w.channels[name]
-	if !ok {
-		for _, p := range ps {
-			w.deadLetter(ctx, p, "channel "+name+" is not configured")
-		}
-		return time.Time{}
-	}
-	req := &sdk.SendRequest{Channel: name, Config: ch.Config}
+// sendBatch renders and sends one channel's batch and settles every
+// message. It returns an error when the provider failed the whole batch
+// (the call failed, or every message came back retryable): what the
+// channel's circuit breaker counts.
+func (w *Worker) sendBatch(ctx context.Context, ln *lane, ps []pending) error {
+	req := &sdk.SendRequest{Channel: ln.Name, Config: ln.Config}
 	var sent []pending
 	for _, p := range ps {
-		msg := p.entry.Message
-		msg.Attempt = p.entry.Attempts + 1
-		if p.entry.Template != "" {
-			t, ok := w.templates[p.entry.Template]
-			if !ok {
-				w.deadLetter(ctx, p, "template "+p.entry.Template+" is not configured")
-				continue
-			}
-			c, err := t.Render(&render.Data{Customer: msg.Profile, Event: msg.Event, Fire: msg.Fire, Trigger: msg.Trigger, Step: msg.Step})
-			if err != nil {
-				w.deadLetter(ctx, p, err.Error())
-				continue
-			}
-			msg.Subject, msg.Text, msg.HTML = c.Subject, c.Text, c.HTML
+		msg, err := w.message(p.entry)
+		if err != nil {
+			w.deadLetter(ctx, p, err.Error())
+			continue
 		}
 		req.Messages = append(req.Messages, msg)
 		sent = append(sent, p)
 	}
-	var next time.Time
 	if len(sent) == 0 {
-		return next
+		return nil
 	}
-	resp, err := ch.Plugin.Send(ctx, req)
+	resp, err := ln.Plugin.Send(ctx, req)
+	if err == nil && len(resp.Results) != len(sent) {
+		err = fmt.Errorf("channel plugin answered %d results for %d messages", len(resp.Results), len(sent))
+	}
 	if err != nil {
 		// The whole batch's outcome is unknown: retry every message. They
 		// carry idempotency keys, so a provider that did get one drops it.
 		for _, p := range sent {
-			next = earliest(next, w.retry(ctx, p, err.Error(), 0))
+			w.retry(ctx, ln.policy, p, err.Error(), 0)
 		}
-		return next
+		return err
 	}
 	var delivered []pending
 	var providerIDs []string
@@ -371,115 +460,44 @@ func (w *Worker) sendBatch(ctx context.Context, name string, ps []pending) time.
 		case sdk.StatusPermanent:
 			w.deadLetter(ctx, p, r.Error)
 		default:
-			next = earliest(next, w.retry(ctx, p, r.Error, r.RetryAfter))
+			w.retry(ctx, ln.policy, p, r.Error, r.RetryAfter)
 		}
 	}
 	w.deliveredAll(ctx, delivered, providerIDs)
-	return next
+	return batchError(resp.Results)
 }
 
-// deliveredAll removes the delivered messages of a batch in one
-// transaction: one etcd write (and one disk sync) for the batch rather
-// than one per message. If any entry changed meanwhile, each is settled on
-// its own so that the others still are.
-func (w *Worker) deliveredAll(ctx context.Context, ps []pending, providerIDs []string) {
-	if len(ps) == 0 {
-		return
+// message builds what the plugin receives for an entry: the message with
+// its template rendered and its attempt number.
+func (w *Worker) message(e *outbox.Entry) (sdk.Message, error) {
+	msg := e.Message
+	msg.Attempt = e.Attempts + 1
+	if e.Template == "" {
+		return msg, nil
 	}
-	if len(ps) > 1 {
-		cmps := make([]clientv3.Cmp, len(ps))
-		ops := make([]clientv3.Op, len(ps))
-		for i, p := range ps {
-			cmps[i] = clientv3.Compare(clientv3.ModRevision(p.key), "=", p.rev)
-			ops[i] = clientv3.OpDelete(p.key)
-		}
-		tctx, cancel := context.WithTimeout(ctx, w.opTimeout)
-		resp, err := w.store.Client().Txn(tctx).If(cmps...).Then(ops...).Commit()
-		cancel()
-		if err == nil && resp.Succeeded {
-			for i, p := range ps {
-				w.logDelivered(p, providerIDs[i])
-			}
-			return
-		}
+	t, ok := w.templates[e.Template]
+	if !ok {
+		return msg, fmt.Errorf("template %s is not configured", e.Template)
 	}
-	for i, p := range ps {
-		w.delivered(ctx, p, providerIDs[i])
-	}
-}
-
-func (w *Worker) delivered(ctx context.Context, p pending, providerID string) {
-	if w.guarded(ctx, p, clientv3.OpDelete(p.key)) {
-		w.logDelivered(p, providerID)
-	}
-}
-
-func (w *Worker) logDelivered(p pending, providerID string) {
-	w.logger.Info("message delivered", "message_id", p.entry.Message.ID, "channel", p.entry.Channel,
-		"trigger", p.entry.Message.Trigger, "step", p.entry.Message.Step, "attempt", p.entry.Attempts+1,
-		"provider_id", providerID)
-}
-
-// retry reschedules a message after a retryable failure, or dead-letters
-// it when it is out of attempts. It returns when the message is due again
-// (zero if it was not rescheduled).
-func (w *Worker) retry(ctx context.Context, p pending, reason string, retryAfter time.Duration) time.Time {
-	e := *p.entry
-	e.Attempts++
-	e.LastError = reason
-	if e.Attempts >= w.policy.MaxAttempts {
-		w.deadLetter(ctx, pending{key: p.key, rev: p.rev, entry: &e}, fmt.Sprintf("gave up after %d attempts: %s", e.Attempts, reason))
-		return time.Time{}
-	}
-	delay := w.policy.Delay(e.Attempts, retryAfter)
-	e.NextAttemptAt = w.now().Add(delay)
-	v, err := e.Encode()
+	c, err := t.Render(&render.Data{Customer: msg.Profile, Event: msg.Event, Fire: msg.Fire, Trigger: msg.Trigger, Step: msg.Step})
 	if err != nil {
-		w.logger.Error("cannot reschedule message", "message_id", e.Message.ID, "error", err)
-		return time.Time{}
+		return msg, err
 	}
-	if !w.guarded(ctx, p, clientv3.OpPut(p.key, v)) {
-		return time.Time{}
-	}
-	w.logger.Warn("delivery failed; will retry", "message_id", e.Message.ID, "channel", e.Channel,
-		"attempt", e.Attempts, "retry_in", delay.Round(time.Millisecond), "error", reason)
-	return e.NextAttemptAt
+	msg.Subject, msg.Text, msg.HTML = c.Subject, c.Text, c.HTML
+	return msg, nil
 }
 
-func (w *Worker) deadLetter(ctx context.Context, p pending, reason string) {
-	d := outbox.DeadLetter{Entry: *p.entry, Reason: reason, At: w.now().UTC()}
-	b, err := json.Marshal(d)
-	if err != nil {
-		w.logger.Error("cannot encode dead letter", "message_id", p.entry.Message.ID, "error", err)
-		return
-	}
-	if w.guarded(ctx, p, clientv3.OpDelete(p.key), clientv3.OpPut(w.store.Key("dlq", p.entry.Message.ID), string(b))) {
-		w.logger.Error("message dead-lettered", "message_id", p.entry.Message.ID, "channel", p.entry.Channel, "reason", reason)
-	}
-}
-
-// settleRaw moves an undecodable outbox value to the DLQ as it is.
-func (w *Worker) settleRaw(ctx context.Context, key string, rev int64, value []byte, reason string) {
-	b, _ := json.Marshal(map[string]any{"key": key, "raw": string(value), "reason": reason, "at": w.now().UTC()})
-	w.guarded(ctx, pending{key: key, rev: rev}, clientv3.OpDelete(key),
-		clientv3.OpPut(w.store.Key("dlq", "undecodable", fmt.Sprint(rev)), string(b)))
-}
-
-// guarded applies ops if the entry is unchanged since it was read.
-func (w *Worker) guarded(ctx context.Context, p pending, ops ...clientv3.Op) bool {
-	tctx, cancel := context.WithTimeout(ctx, w.opTimeout)
-	defer cancel()
-	resp, err := w.store.Client().Txn(tctx).
-		If(clientv3.Compare(clientv3.ModRevision(p.key), "=", p.rev)).Then(ops...).Commit()
-	switch {
-	case err != nil:
-		if !errors.Is(err, context.Canceled) {
-			w.logger.Error("recording delivery outcome failed; the message will be retried", "key", p.key, "error", err)
+// batchError is what the circuit breaker learns from a batch: a failure
+// when every message failed with a retryable error (the provider is down
+// or refusing), success when the provider took or judged any message.
+func batchError(results []sdk.SendResult) error {
+	for _, r := range results {
+		if r.Status == sdk.StatusOK || r.Status == sdk.StatusPermanent {
+			return nil
 		}
-		return false
-	case !resp.Succeeded:
-		w.logger.Debug("outbox entry changed underneath; skipping", "key", p.key)
-		return false
 	}
-	return true
+	if len(results) == 0 {
+		return nil
+	}
+	return fmt.Errorf("every message failed: %s", results[0].Error)
 }

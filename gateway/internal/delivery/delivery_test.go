@@ -89,7 +89,9 @@ type fixture struct {
 	w     *delivery.Worker
 }
 
-func newFixture(t *testing.T) *fixture {
+// newFixture delivers to one channel, "email", whose settings the given
+// functions may change.
+func newFixture(t *testing.T, configure ...func(*delivery.Channel)) *fixture {
 	t.Helper()
 	st := storetest.Start(t)
 	ch := &scripted{answers: map[string][]sdk.SendResult{}}
@@ -98,8 +100,12 @@ func newFixture(t *testing.T) *fixture {
 		t.Fatal(err)
 	}
 	c := &clock{now: time.Date(2026, 11, 22, 10, 0, 0, 0, time.UTC)}
+	email := delivery.Channel{Name: "email", Plugin: plugintest.Channel(t, ch), Config: sdk.RawConfig(`{}`)}
+	for _, f := range configure {
+		f(&email)
+	}
 	w := delivery.New(st,
-		map[string]delivery.Channel{"email": {Name: "email", Plugin: plugintest.Channel(t, ch), Config: sdk.RawConfig(`{}`)}},
+		map[string]delivery.Channel{"email": email},
 		map[string]*render.Template{"hello": tmpl},
 		hclog.NewNullLogger(),
 		delivery.WithClock(c.Now),
