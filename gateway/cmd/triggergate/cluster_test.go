@@ -68,7 +68,7 @@ func gatewayConfig(t *testing.T, dir string, listen int, etcdURL string, gateway
 		}
 		extra.WriteString("  " + kv + "\n")
 	}
-	src := fmt.Sprintf("gateway {\n  listen     = \"127.0.0.1:%d\"\n  data_dir   = %q\n  plugin_dir = %q\n%s}\n%s%s",
+	src := fmt.Sprintf("gateway {\n  listen     = \"127.0.0.1:%d\"\n  admin_listen = \"127.0.0.1:0\"\n  data_dir   = %q\n  plugin_dir = %q\n%s}\n%s%s",
 		listen, filepath.Join(dir, "data"), pluginDir, extra.String(), storeBlock, sequenceRules(pluginDir, delay))
 	path := filepath.Join(dir, "gateway.hcl")
 	if err := os.WriteFile(path, []byte(src), 0o600); err != nil {

@@ -38,6 +38,10 @@ Usage:
   triggergate deadletters -config PATH requeue ID...      put them back to be processed
   triggergate customer -config PATH [-json] KEY           a customer's profile, consent, rule state, timers and decision trace
   triggergate customer -config PATH erase KEY             erase a customer (GDPR): record, timers, pending messages
+  triggergate dlq -config PATH [-channel NAME] [list]     messages that could not be delivered (through the admin API)
+  triggergate dlq -config PATH retry ID...|-all           send them again (after fixing the cause)
+  triggergate dlq -config PATH drop ID...|-all            delete them
+  triggergate render -config PATH [-customer JSON] [-event JSON] TEMPLATE   preview a template
   triggergate version                 print the version
 
 PATH is an .hcl file or a directory of them (default configs/gateway.hcl).
@@ -64,6 +68,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return deadletters(args[1:], stdout, stderr)
 	case "customer":
 		return customerCmd(args[1:], stdout, stderr)
+	case "dlq":
+		return dlqCmd(args[1:], stdout, stderr)
+	case "render":
+		return renderCmd(args[1:], stdout, stderr)
 	case "version", "-version", "--version":
 		fmt.Fprintln(stdout, "triggergate", version)
 		return 0

@@ -31,6 +31,7 @@ func writeConfig(t testing.TB, rest string) (path, pluginDir string) {
 	dir := t.TempDir()
 	src := fmt.Sprintf(`gateway {
   listen     = "127.0.0.1:%d"
+  admin_listen = "127.0.0.1:%d"
   data_dir   = %q
   plugin_dir = %q
 }
@@ -38,7 +39,7 @@ store {
   client_url = "http://127.0.0.1:%d"
   peer_url   = "http://127.0.0.1:%d"
 }
-%s`, storetest.FreePort(t), filepath.Join(dir, "data"), pluginDir, storetest.FreePort(t), storetest.FreePort(t), rest)
+%s`, storetest.FreePort(t), storetest.FreePort(t), filepath.Join(dir, "data"), pluginDir, storetest.FreePort(t), storetest.FreePort(t), rest)
 	path = filepath.Join(dir, "gateway.hcl")
 	if err := os.WriteFile(path, []byte(src), 0o600); err != nil {
 		t.Fatal(err)

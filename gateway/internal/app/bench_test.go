@@ -156,6 +156,7 @@ func startBenchGateway(b *testing.B, hookURL string) (string, *logSink) {
 	hcl := fmt.Sprintf(`
 gateway {
   listen           = "127.0.0.1:0"
+  admin_listen     = "127.0.0.1:0"
   data_dir         = %q
   plugin_dir       = %q
   shutdown_timeout = "10s"

@@ -51,6 +51,7 @@ const (
 type received struct {
 	header http.Header
 	body   []byte
+	at     time.Time
 }
 
 // receiver is an httptest server standing in for the customer's endpoint.
@@ -68,7 +69,7 @@ func newReceiver(t *testing.T, handle func(n int, w http.ResponseWriter)) *recei
 	rc.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		body, _ := io.ReadAll(r.Body)
 		n++
-		rc.got <- received{header: r.Header.Clone(), body: body}
+		rc.got <- received{header: r.Header.Clone(), body: body, at: time.Now()}
 		if rc.handle != nil {
 			rc.handle(n, w)
 			return
@@ -94,6 +95,7 @@ func (rc *receiver) next(t *testing.T) received {
 // gateway is a running gateway under test.
 type gateway struct {
 	url       string
+	adminURL  string
 	pluginDir string
 	etcdURL   string // the embedded etcd's client URL
 	done      chan error
@@ -109,6 +111,8 @@ func startGateway(t *testing.T, hookURL string, opts ...delivery.Option) *gatewa
 	hcl := fmt.Sprintf(`
 gateway {
   listen     = "127.0.0.1:0"
+  admin_listen = "127.0.0.1:0"
+  admin_token  = "e2e-admin-token-0123456789"
   data_dir   = %q
   plugin_dir = %q
   shutdown_timeout = "5s"
@@ -165,12 +169,13 @@ trigger "cart" {
 		t.Fatalf("config: %s", diags.Error())
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	addr := make(chan net.Addr, 1)
+	addr, adminAddr := make(chan net.Addr, 1), make(chan net.Addr, 1)
 	g := &gateway{pluginDir: pluginDir, etcdURL: fmt.Sprintf("http://127.0.0.1:%d", clientPort), done: make(chan error, 1)}
 	go func() {
 		g.done <- app.Run(ctx, cfg, app.Options{
 			Logger:            hclog.New(&hclog.LoggerOptions{Name: "gw", Level: hclog.Info, Output: testWriter{t}}),
 			Ready:             func(a net.Addr) { addr <- a },
+			AdminReady:        func(a net.Addr) { adminAddr <- a },
 			PluginHostOptions: []pluginhost.Option{pluginhost.WithRestartBackoff(20*time.Millisecond, 200*time.Millisecond)},
 			DeliveryOptions:   opts,
 		})
@@ -184,6 +189,7 @@ trigger "cart" {
 	select {
 	case a := <-addr:
 		g.url = "http://" + a.String()
+		g.adminURL = "http://" + (<-adminAddr).String()
 	case err := <-g.done:
 		t.Fatalf("gateway did not start: %v", err)
 	case <-time.After(60 * time.Second):

@@ -12,6 +12,7 @@ import (
 	"github.com/hashicorp/go-hclog"
 	"github.com/hashicorp/hcl/v2"
 
+	"github.com/triggergate/triggergate/gateway/internal/admin"
 	"github.com/triggergate/triggergate/gateway/internal/backlog"
 	"github.com/triggergate/triggergate/gateway/internal/cluster"
 	"github.com/triggergate/triggergate/gateway/internal/config"
@@ -42,6 +43,8 @@ type Options struct {
 	Logger hclog.Logger
 	// Ready, when set, receives the ingest address once the gateway serves.
 	Ready func(addr net.Addr)
+	// AdminReady, when set, receives the admin API's address.
+	AdminReady func(addr net.Addr)
 	// PluginHostOptions are added to the plugin host's options.
 	PluginHostOptions []pluginhost.Option
 	// DeliveryOptions are added to the delivery worker's options.
@@ -97,19 +100,25 @@ func Run(ctx context.Context, cfg *config.Config, opts Options) error {
 		ingest.WithAdmission(monitor.Check),
 		ingest.WithMaxInFlight(maxInFlight))
 
+	token, err := AdminToken(cfg, true)
+	if err != nil {
+		return err
+	}
+	adminAPI, err := admin.New(st, token, logger.Named("admin"))
+	if err != nil {
+		return err
+	}
 	ln, err := net.Listen("tcp", cfg.Gateway.Listen)
 	if err != nil {
 		return fmt.Errorf("listening on %s: %w", cfg.Gateway.Listen, err)
 	}
-	srv := &http.Server{
-		Handler:           handler,
-		ReadHeaderTimeout: 10 * time.Second,
-		ReadTimeout:       30 * time.Second,
-		WriteTimeout:      30 * time.Second,
-		IdleTimeout:       2 * time.Minute,
-		MaxHeaderBytes:    64 << 10,
-		ErrorLog:          logger.Named("http").StandardLogger(&hclog.StandardLoggerOptions{InferLevels: true}),
+	adminLn, err := net.Listen("tcp", cfg.Gateway.AdminListen)
+	if err != nil {
+		_ = ln.Close()
+		return fmt.Errorf("listening on %s (admin_listen): %w", cfg.Gateway.AdminListen, err)
 	}
+	srv := newServer(handler, logger.Named("http"))
+	adminSrv := newServer(adminAPI, logger.Named("admin"))
 
 	// The processing side: the engine's log watcher first (partition loops
 	// need it), then the cluster node that hands partitions to the engine.
@@ -131,11 +140,16 @@ func Run(ctx context.Context, cfg *config.Config, opts Options) error {
 	wg.Go(func() { _ = monitor.Run(workCtx) })
 	wg.Go(func() { _ = worker.Run(workCtx) })
 
-	serveErr := make(chan error, 1)
+	serveErr := make(chan error, 2)
 	go func() { serveErr <- srv.Serve(ln) }()
-	logger.Info("gateway serving", "listen", ln.Addr().String(), "node", node.ID(), "partitions", node.Partitions(),
+	go func() { serveErr <- adminSrv.Serve(adminLn) }()
+	logger.Info("gateway serving", "listen", ln.Addr().String(), "admin_listen", adminLn.Addr().String(),
+		"node", node.ID(), "partitions", node.Partitions(),
 		"sources", len(plan.Sources),
 		"triggers", len(plan.Rules), "channels", len(plan.Channels))
+	if opts.AdminReady != nil {
+		opts.AdminReady(adminLn.Addr())
+	}
 	if opts.Ready != nil {
 		opts.Ready(ln.Addr())
 	}
@@ -153,11 +167,28 @@ func Run(ctx context.Context, cfg *config.Config, opts Options) error {
 	if err := srv.Shutdown(shutCtx); err != nil && !errors.Is(err, http.ErrServerClosed) {
 		logger.Warn("HTTP shutdown did not drain in time", "error", err)
 	}
+	if err := adminSrv.Shutdown(shutCtx); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		logger.Warn("admin API shutdown did not drain in time", "error", err)
+	}
 	stopWork()
 	wg.Wait()
 	// HTTP is drained: commit what the event log still holds queued.
 	elog.Close()
 	return runErr
+}
+
+// newServer returns an HTTP server for h with timeouts and limits that
+// protect it from slow or oversized requests.
+func newServer(h http.Handler, logger hclog.Logger) *http.Server {
+	return &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      30 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          logger.StandardLogger(&hclog.StandardLoggerOptions{InferLevels: true}),
+	}
 }
 
 // ready is /readyz: etcd answers and is not out of space, and every plugin

@@ -21,6 +21,8 @@ const (
 	DefaultDataDir         = "./data"
 	DefaultShutdownTimeout = 15 * time.Second
 	DefaultLogLevel        = "info"
+	// minAdminToken is the shortest admin_token accepted.
+	minAdminToken = 16
 
 	DefaultClientURL   = "http://127.0.0.1:2379"
 	DefaultPeerURL     = "http://127.0.0.1:2380"
@@ -120,6 +122,10 @@ type Gateway struct {
 	// AdminListen is the admin API listener address (admin_listen), default
 	// "127.0.0.1:8081": loopback, since the admin API can erase customers.
 	AdminListen string
+	// AdminToken (admin_token) is the bearer token the admin API requires;
+	// give it with env(). Empty means the gateway generates one at start
+	// and keeps it in <data_dir>/admin-token (readable by the owner only).
+	AdminToken string
 	// DataDir (data_dir) holds local state such as embedded etcd's files.
 	// Default "./data"; relative to the process's working directory, not the
 	// config file, because operators think of it as runtime state.

@@ -38,6 +38,8 @@ type (
 		ListenRange          hcl.Range `hcl:"listen,attr_range"`
 		AdminListen          *string   `hcl:"admin_listen,optional"`
 		AdminListenRange     hcl.Range `hcl:"admin_listen,attr_range"`
+		AdminToken           *string   `hcl:"admin_token,optional"`
+		AdminTokenRange      hcl.Range `hcl:"admin_token,attr_range"`
 		DataDir              *string   `hcl:"data_dir,optional"`
 		DataDirRange         hcl.Range `hcl:"data_dir,attr_range"`
 		PluginDir            *string   `hcl:"plugin_dir,optional"`
@@ -467,6 +469,14 @@ func (l *loader) gateway(blocks []*gatewayHCL) {
 	}
 	addr(&out.Listen, g.Listen, g.ListenRange, "listen")
 	addr(&out.AdminListen, g.AdminListen, g.AdminListenRange, "admin_listen")
+	if g.AdminToken != nil {
+		if t := *g.AdminToken; len(t) < minAdminToken || strings.ContainsAny(t, " \t\r\n") {
+			l.errorf(g.AdminTokenRange, "Invalid admin_token",
+				"The admin_token must be at least %d characters without spaces, such as the output of `openssl rand -hex 32`, best given with env(); leave it out to have one generated in the data_dir.", minAdminToken)
+		} else {
+			out.AdminToken = t
+		}
+	}
 	if g.DataDir != nil {
 		if *g.DataDir == "" {
 			l.errorf(g.DataDirRange, "Invalid data_dir", "The data_dir attribute must not be empty; leave it out for the default %q.", DefaultDataDir)
