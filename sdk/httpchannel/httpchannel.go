@@ -17,6 +17,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -72,27 +73,44 @@ func NewClient(o Options) *http.Client {
 	}
 }
 
+// Response is what Do read of a provider's answer.
+type Response struct {
+	// StatusCode is the HTTP status; 0 when no answer came (a transport
+	// failure).
+	StatusCode int
+	// Body is the start of the body, at most MaxResponseBody bytes (e.g.
+	// for the provider's message id); nil when no answer came.
+	Body []byte
+}
+
 // Do sends req with client, allowing timeout for the whole exchange, and
-// classifies the outcome. On a response it returns the start of the body
-// (at most MaxResponseBody bytes, e.g. for the provider's message id)
-// along with the result; on a transport failure the body is nil. now is
-// the clock Retry-After dates are read against.
-func Do(ctx context.Context, client *http.Client, req *http.Request, timeout time.Duration, now time.Time) (sdk.SendResult, []byte) {
+// classifies the outcome. now is the clock Retry-After dates are read
+// against. Errors never quote the request URL, which may hold a secret
+// (a Slack webhook's token, a query-string key).
+func Do(ctx context.Context, client *http.Client, req *http.Request, timeout time.Duration, now time.Time) (sdk.SendResult, Response) {
 	rctx, cancel := context.WithTimeout(req.Context(), timeout)
 	defer cancel()
 	resp, err := client.Do(req.WithContext(rctx))
 	if err != nil {
-		return ClassifyError(ctx, err, timeout), nil
+		return ClassifyError(ctx, err, timeout), Response{}
 	}
 	body, _ := io.ReadAll(io.LimitReader(resp.Body, MaxResponseBody))
 	_ = resp.Body.Close()
-	return ClassifyResponse(resp, body, now), body
+	if body == nil {
+		body = []byte{}
+	}
+	return ClassifyResponse(resp, body, now), Response{StatusCode: resp.StatusCode, Body: body}
 }
 
 // ClassifyError turns a transport failure into a result. Refused addresses
 // are permanent; timeouts, cancellations and network errors are retryable.
 // ctx is the caller's context: when it is done, the host stopped the send.
 func ClassifyError(ctx context.Context, err error, timeout time.Duration) sdk.SendResult {
+	var uerr *url.Error
+	if errors.As(err, &uerr) {
+		// "Post \"https://hooks.example.com/T/B/secret\": ..." → "post: ..."
+		err = fmt.Errorf("%s: %w", strings.ToLower(uerr.Op), uerr.Err)
+	}
 	var netErr net.Error
 	switch {
 	case errors.Is(err, ErrBlockedAddress):

@@ -3,8 +3,11 @@ package httpchannel
 import (
 	"net/http"
 	"net/netip"
+	"strings"
 	"testing"
 	"time"
+
+	"github.com/triggergate/triggergate/sdk"
 )
 
 var fixedNow = time.Date(2026, 11, 22, 10, 0, 5, 0, time.UTC)
@@ -95,5 +98,29 @@ func TestParseRetryAfter(t *testing.T) {
 				t.Errorf("ParseRetryAfter(%q) = %s, want %s", tc.in, got, tc.want)
 			}
 		})
+	}
+}
+
+// A transport error names what failed, not the URL, which may hold a
+// secret.
+func TestDoKeepsTheURLOutOfErrors(t *testing.T) {
+	t.Parallel()
+	client := NewClient(Options{AllowPrivateNetworks: true})
+	req, err := http.NewRequest(http.MethodPost, "http://127.0.0.1:1/services/T000/B000/s3cr3tt0k3n?key=k3y", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, answer := Do(t.Context(), client, req, time.Second, fixedNow)
+	if answer.StatusCode != 0 || answer.Body != nil {
+		t.Errorf("answer = %+v, want none", answer)
+	}
+	if res.Status != sdk.StatusRetryable || strings.Contains(res.Error, "s3cr3t") || strings.Contains(res.Error, "k3y") ||
+		!strings.Contains(res.Error, "connection refused") {
+		t.Errorf("result = %+v", res)
+	}
+	blocked := NewClient(Options{})
+	res, _ = Do(t.Context(), blocked, req, time.Second, fixedNow)
+	if res.Status != sdk.StatusPermanent || strings.Contains(res.Error, "s3cr3t") || !strings.Contains(res.Error, "loopback") {
+		t.Errorf("blocked result = %+v", res)
 	}
 }

@@ -2,6 +2,7 @@ package plugintest
 
 import (
 	"encoding/json"
+	"fmt"
 	"os"
 	"regexp"
 	"strings"
@@ -10,12 +11,30 @@ import (
 	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/hclsyntax"
 	"github.com/zclconf/go-cty/cty"
+	"github.com/zclconf/go-cty/cty/function"
 	ctyjson "github.com/zclconf/go-cty/cty/json"
 
 	"github.com/triggergate/triggergate/sdk"
 )
 
 var hclFence = regexp.MustCompile("(?s)```hcl\n(.*?)```")
+
+// readmeEvalContext offers examples env(), read from the test's
+// environment.
+var readmeEvalContext = &hcl.EvalContext{Functions: map[string]function.Function{
+	"env": function.New(&function.Spec{
+		Params: []function.Parameter{{Name: "name", Type: cty.String}},
+		Type:   function.StaticReturnType(cty.String),
+		Impl: func(args []cty.Value, _ cty.Type) (cty.Value, error) {
+			name := args[0].AsString()
+			v, ok := os.LookupEnv(name)
+			if !ok {
+				return cty.NilVal, fmt.Errorf("%s is not set: set it with t.Setenv in the test, to a value the plugin accepts", name)
+			}
+			return cty.StringVal(v), nil
+		},
+	}),
+}}
 
 // ReadmeConfig is one `trigger` or `channel` block of a README example.
 type ReadmeConfig struct {
@@ -38,6 +57,10 @@ type ReadmeConfig struct {
 // or block the schema does not have. An expression that fails to evaluate
 // for an event and customer without any data is reported too: examples
 // should guard optional data with try() as the docs advise.
+//
+// Examples may give secrets with env("NAME"), as admins should: it reads
+// the test's environment, so set each variable with t.Setenv to a value
+// the plugin accepts before calling.
 func ReadmeConfigs(t testing.TB, path, plugin string, schema sdk.Schema) []ReadmeConfig {
 	t.Helper()
 	md, err := os.ReadFile(path)
@@ -110,7 +133,7 @@ func encodeBody(t testing.TB, body *hclsyntax.Body, schema sdk.Schema, src []byt
 			out[name] = text
 			continue
 		}
-		v, diags := attr.Expr.Value(nil)
+		v, diags := attr.Expr.Value(readmeEvalContext)
 		if diags.HasErrors() {
 			t.Errorf("%s: %s", attr.SrcRange, diags.Error())
 			continue

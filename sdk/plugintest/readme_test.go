@@ -68,3 +68,23 @@ func TestReadmeConfigsReportsBadExamples(t *testing.T) {
 		t.Fatalf("errors reported: %q", r.errs)
 	}
 }
+
+type secretCfg struct {
+	Token string `hcl:"token"`
+}
+
+// Examples give secrets with env(), which reads the test's environment.
+func TestReadmeConfigsEnv(t *testing.T) {
+	md := "```hcl\nchannel \"c\" {\n  plugin = \"mine\"\n  config {\n    token = env(\"README_TEST_TOKEN\")\n  }\n}\n```\n"
+	path := writeReadme(t, md)
+	r := &recorder{TB: t}
+	plugintest.ReadmeConfigs(r, path, "mine", sdk.SchemaOf(secretCfg{}))
+	if all := strings.Join(r.errs, "\n"); !strings.Contains(all, "README_TEST_TOKEN is not set: set it with t.Setenv") {
+		t.Fatalf("errors reported for an unset variable: %q", r.errs)
+	}
+	t.Setenv("README_TEST_TOKEN", "tok-123")
+	got := plugintest.ReadmeConfigs(t, path, "mine", sdk.SchemaOf(secretCfg{}))
+	if len(got) != 1 || string(got[0].Config) != `{"token":"tok-123"}` {
+		t.Fatalf("configs = %+v", got)
+	}
+}
