@@ -298,7 +298,12 @@ func runStatus(t *testing.T, configPath string) statusOut {
 func TestStatus(t *testing.T) {
 	path, _ := writeConfig(t, goodRules)
 	startServe(t, buildBinary(t), path)
+	// Ready means serving; the node claims its partitions right after.
 	out := runStatus(t, path)
+	for deadline := time.Now().Add(30 * time.Second); len(out.Unowned) > 0 && time.Now().Before(deadline); {
+		time.Sleep(20 * time.Millisecond) // polling another process's state
+		out = runStatus(t, path)
+	}
 	if out.Partitions != 64 || len(out.Nodes) != 1 || len(out.Nodes[0].Partitions) != 64 || len(out.Unowned) != 0 {
 		t.Fatalf("status of a single node: %+v", out)
 	}

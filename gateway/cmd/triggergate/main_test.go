@@ -74,17 +74,17 @@ func TestValidate(t *testing.T) {
 	}{
 		{"valid", goodRules, 0, []string{"valid (1 sources, 1 triggers, 1 channels, 0 templates)"}},
 		{"unknown attribute", strings.Replace(goodRules, `kind = "json"`, "kind = \"json\"\n  colour = 1", 1), 1,
-			[]string{"gateway.hcl:13:", "colour"}},
+			[]string{"gateway.hcl:14:", "colour"}},
 		{"plugin config error", strings.Replace(goodRules, `on = ["*"]`, `on = []`, 1), 1,
-			[]string{"gateway.hcl:20:", "on must list at least one event type"}},
+			[]string{"gateway.hcl:21:", "on must list at least one event type"}},
 		{"plugin config wrong type", strings.Replace(goodRules, `on = ["*"]`, `on = "everything"`, 1), 1,
-			[]string{"gateway.hcl:20:"}},
+			[]string{"gateway.hcl:21:"}},
 		{"expression variable", strings.Replace(goodRules, `on = ["*"]`, "on = [\"*\"]\n    when = order.value > 3", 1), 1,
-			[]string{"gateway.hcl:21:", "order"}},
+			[]string{"gateway.hcl:22:", "order"}},
 		{"unknown plugin", strings.Replace(goodRules, `plugin = "log"`, `plugin = "sms"`, 1), 1,
-			[]string{"gateway.hcl:15:", `"sms"`, "no binary"}},
+			[]string{"gateway.hcl:16:", `"sms"`, "no binary"}},
 		{"undefined channel", strings.Replace(goodRules, `channel = "log"`, `channel = "email"`, 1), 1,
-			[]string{"gateway.hcl:23:", "email"}},
+			[]string{"gateway.hcl:24:", "email"}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -269,7 +269,7 @@ func TestServeRefusesInvalidConfig(t *testing.T) {
 	if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 1 {
 		t.Fatalf("serve with an invalid config: %v\n%s", err, out)
 	}
-	if !strings.Contains(string(out), "gateway.hcl:20:") {
+	if !strings.Contains(string(out), "gateway.hcl:21:") {
 		t.Fatalf("diagnostics lack file:line:\n%s", out)
 	}
 }
