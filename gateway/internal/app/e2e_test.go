@@ -101,14 +101,12 @@ type gateway struct {
 	done      chan error
 }
 
-// startGateway runs app.Run on a config written for the test: embedded
-// etcd on free loopback ports, real plugin binaries, and the given channel
-// URL for the outgoing webhook.
-func startGateway(t *testing.T, hookURL string, opts ...delivery.Option) *gateway {
-	t.Helper()
-	pluginDir := pluginhosttest.Build(t, "plugins/event", "plugins/webhook", "plugins/log", "plugins/absence")
+// gatewayBlocks are the gateway and store blocks of a test gateway:
+// embedded etcd on free loopback ports, the given plugin directory, the
+// admin API with the test token.
+func gatewayBlocks(t *testing.T, pluginDir string) (string, int) {
 	clientPort := storetest.FreePort(t)
-	hcl := fmt.Sprintf(`
+	return fmt.Sprintf(`
 gateway {
   listen     = "127.0.0.1:0"
   admin_listen = "127.0.0.1:0"
@@ -122,6 +120,16 @@ store {
   client_url = "http://127.0.0.1:%d"
   peer_url   = "http://127.0.0.1:%d"
 }
+`, t.TempDir(), pluginDir, clientPort, storetest.FreePort(t)), clientPort
+}
+
+// startGateway runs app.Run on a config written for the test: real
+// plugin binaries, and the given channel URL for the outgoing webhook.
+func startGateway(t *testing.T, hookURL string, opts ...delivery.Option) *gateway {
+	t.Helper()
+	pluginDir := pluginhosttest.Build(t, "plugins/event", "plugins/webhook", "plugins/log", "plugins/absence")
+	blocks, clientPort := gatewayBlocks(t, pluginDir)
+	hcl := blocks + fmt.Sprintf(`
 source "app" {
   kind   = "json"
   secret = %q
@@ -161,9 +169,13 @@ trigger "cart" {
     channel = "hook"
   }
 }
-`, t.TempDir(), pluginDir, clientPort, storetest.FreePort(t), sourceSecret, sourceSecret, hookURL,
-		base64.StdEncoding.EncodeToString([]byte(hookKey)))
+`, sourceSecret, sourceSecret, hookURL, base64.StdEncoding.EncodeToString([]byte(hookKey)))
+	return runGateway(t, pluginDir, clientPort, hcl, opts...)
+}
 
+// runGateway runs app.Run on hcl until the test ends.
+func runGateway(t *testing.T, pluginDir string, clientPort int, hcl string, opts ...delivery.Option) *gateway {
+	t.Helper()
 	cfg, diags := config.LoadFiles(map[string][]byte{"gateway.hcl": []byte(hcl)}, t.TempDir())
 	if diags.HasErrors() {
 		t.Fatalf("config: %s", diags.Error())
@@ -191,6 +203,7 @@ trigger "cart" {
 		g.url = "http://" + a.String()
 		g.adminURL = "http://" + (<-adminAddr).String()
 	case err := <-g.done:
+		g.done <- nil // for the cleanup, which waits for the gateway to stop
 		t.Fatalf("gateway did not start: %v", err)
 	case <-time.After(60 * time.Second):
 		t.Fatal("gateway did not start within 60s")

@@ -19,6 +19,7 @@ import (
 	"github.com/triggergate/triggergate/gateway/internal/render"
 	"github.com/triggergate/triggergate/gateway/internal/source"
 	"github.com/triggergate/triggergate/gateway/internal/source/kinds"
+	"github.com/triggergate/triggergate/gateway/internal/tracking"
 	"github.com/triggergate/triggergate/sdk"
 )
 
@@ -35,6 +36,26 @@ type Plan struct {
 	ChannelKinds map[string]string
 	// TimerLateness is policy.max_timer_lateness.
 	TimerLateness time.Duration
+	// Tracking decorates email and serves its links; nil when the
+	// configuration has no tracking block.
+	Tracking *Tracking
+}
+
+// Tracking is the tracking block, bound.
+type Tracking struct {
+	Signer     *tracking.Signer
+	Links      *tracking.Links
+	SenderName string
+	LinkMaxAge time.Duration
+}
+
+// DeliveryOptions are the delivery worker's settings the plan carries.
+func (p *Plan) DeliveryOptions() []delivery.Option {
+	opts := []delivery.Option{delivery.WithDefaultLocation(p.Policy.DefaultTimezone)}
+	if p.Tracking != nil {
+		opts = append(opts, delivery.WithTracking(p.Tracking.Links))
+	}
+	return opts
 }
 
 // EngineOptions are the engine settings the plan carries, for Run and for
@@ -87,6 +108,15 @@ func Prepare(ctx context.Context, cfg *config.Config, host *pluginhost.Host) (*P
 		plan.Templates[t.Name] = tmpl
 	}
 
+	if t := cfg.Tracking; t != nil {
+		tr, err := bindTracking(t)
+		if err != nil {
+			diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Invalid tracking block",
+				Detail: err.Error(), Subject: t.DeclRange.Ptr()})
+		}
+		plan.Tracking = tr
+	}
+
 	events := cfg.Events()
 	for _, c := range cfg.Channels {
 		handle, err := host.Channel(c.Plugin)
@@ -129,12 +159,29 @@ func Prepare(ctx context.Context, cfg *config.Config, host *pluginhost.Host) (*P
 	return plan, diags
 }
 
+// bindTracking builds the signer and link decorator of a tracking block.
+func bindTracking(t *config.Tracking) (*Tracking, error) {
+	keys := make([][]byte, len(t.Secrets))
+	for i, s := range t.Secrets {
+		keys[i] = []byte(s)
+	}
+	signer, err := tracking.NewSigner(keys...)
+	if err != nil {
+		return nil, err
+	}
+	links, err := tracking.NewLinks(t.BaseURL, signer)
+	if err != nil {
+		return nil, err
+	}
+	return &Tracking{Signer: signer, Links: links, SenderName: t.SenderName, LinkMaxAge: t.LinkMaxAge}, nil
+}
+
 // deliveryChannel binds a channel block to its plugin with its delivery
 // settings.
 func deliveryChannel(c *config.Channel, p sdk.Channel, raw sdk.RawConfig) delivery.Channel {
 	d := c.Delivery
 	return delivery.Channel{
-		Name: c.Name, Plugin: p, Config: raw,
+		Name: c.Name, Plugin: p, Config: raw, Kind: c.Kind,
 		Retry:  &delivery.Policy{MaxAttempts: d.MaxAttempts, MaxAge: d.MaxAge, BaseDelay: d.MinDelay, MaxDelay: d.MaxDelay},
 		Limits: delivery.Limits{RatePerSecond: d.RatePerSecond, BreakerFailures: d.BreakerFailures, BreakerCooldown: d.BreakerCooldown},
 	}

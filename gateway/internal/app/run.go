@@ -22,6 +22,8 @@ import (
 	"github.com/triggergate/triggergate/gateway/internal/ingest"
 	"github.com/triggergate/triggergate/gateway/internal/pluginhost"
 	"github.com/triggergate/triggergate/gateway/internal/store"
+	"github.com/triggergate/triggergate/gateway/internal/tracking"
+	"github.com/triggergate/triggergate/sdk"
 )
 
 // maxInFlight bounds the deliveries one node handles at once; past it the
@@ -95,10 +97,17 @@ func Run(ctx context.Context, cfg *config.Config, opts Options) error {
 	defer func() { _ = node.Close() }()
 	elog := eventlog.New(st, logger.Named("eventlog"), eventlog.WithPartitions(node.Partitions()))
 	monitor := backlog.New(st, elog, logger.Named("backlog"), backlog.WithLimit(cfg.Gateway.MaxBacklog))
-	handler := ingest.New(plan.Sources, elog, logger.Named("ingest"),
+	ingestOpts := []ingest.Option{
 		ingest.WithReadiness(func(ctx context.Context) error { return ready(ctx, st, host) }),
 		ingest.WithAdmission(monitor.Check),
-		ingest.WithMaxInFlight(maxInFlight))
+		ingest.WithMaxInFlight(maxInFlight),
+	}
+	if t := plan.Tracking; t != nil {
+		th := tracking.NewHandler(t.Signer, trackingRecorder{elog}, logger.Named("tracking"),
+			tracking.WithSenderName(t.SenderName), tracking.WithMaxAge(t.LinkMaxAge))
+		ingestOpts = append(ingestOpts, ingest.WithRoutes(th.Register))
+	}
+	handler := ingest.New(plan.Sources, elog, logger.Named("ingest"), ingestOpts...)
 
 	token, err := AdminToken(cfg, true)
 	if err != nil {
@@ -126,10 +135,10 @@ func Run(ctx context.Context, cfg *config.Config, opts Options) error {
 	defer stopWork()
 	var wg sync.WaitGroup
 	eng := engine.New(st, elog, plan.Rules, logger.Named("engine"), plan.EngineOptions()...)
-	deliveryOpts := append([]delivery.Option{
+	deliveryOpts := append(plan.DeliveryOptions(),
 		delivery.WithOwnership(eng.Owns),
-		delivery.WithShards(delivery.DefaultShards, node.Partitions()),
-	}, opts.DeliveryOptions...)
+		delivery.WithShards(delivery.DefaultShards, node.Partitions()))
+	deliveryOpts = append(deliveryOpts, opts.DeliveryOptions...)
 	worker := delivery.New(st, plan.Channels, plan.Templates, logger.Named("delivery"), deliveryOpts...)
 	wg.Go(func() { _ = eng.Run(workCtx) })
 	wg.Go(func() {
@@ -175,6 +184,15 @@ func Run(ctx context.Context, cfg *config.Config, opts Options) error {
 	// HTTP is drained: commit what the event log still holds queued.
 	elog.Close()
 	return runErr
+}
+
+// trackingRecorder appends the events of clicks, opens and unsubscribes
+// to the event log, deduplicated per message and action.
+type trackingRecorder struct{ log *eventlog.Log }
+
+func (r trackingRecorder) Record(ctx context.Context, ev sdk.Event) error {
+	_, err := r.log.Append(ctx, ev.Source, []sdk.Event{ev}, 0)
+	return err
 }
 
 // newServer returns an HTTP server for h with timeouts and limits that

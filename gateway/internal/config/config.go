@@ -106,6 +106,9 @@ type Config struct {
 	// Policy holds the rules every trigger's messages pass (DESIGN.md §6);
 	// defaults when no policy block exists.
 	Policy Policy
+	// Tracking is the `tracking { }` block: click and open tracking and
+	// one-click unsubscribe for email; nil when there is none (off).
+	Tracking *Tracking
 
 	// BaseDir is the directory that file() and relative plugin paths are
 	// resolved against: the config file's directory, or the config
@@ -236,6 +239,25 @@ type Channel struct {
 	// Delivery is how the host retries, paces and protects the channel's
 	// sends: rate_limit, retry { } and circuit_breaker { }.
 	Delivery ChannelDelivery
+	// DeclRange is the block header.
+	DeclRange hcl.Range
+}
+
+// Tracking is the `tracking { }` block.
+type Tracking struct {
+	// BaseURL (base_url, required) is the public https URL the gateway's
+	// listener is reached at by customers' mail clients; links become
+	// <base_url>/t/c/..., the pixel <base_url>/t/o/..., unsubscribe
+	// <base_url>/t/u/....
+	BaseURL string
+	// Secrets are the HMAC keys of the tokens: secret first (signs and
+	// verifies), then previous_secrets (verify only, for rotation).
+	Secrets []string
+	// SenderName (sender_name) is shown on the unsubscribe page.
+	SenderName string
+	// LinkMaxAge (link_max_age) is how long click and open links work;
+	// 0 (the default) means always. Unsubscribe links always work.
+	LinkMaxAge time.Duration
 	// DeclRange is the block header.
 	DeclRange hcl.Range
 }

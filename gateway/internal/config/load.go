@@ -32,6 +32,7 @@ type (
 		Triggers  []*triggerHCL  `hcl:"trigger,block"`
 		Plugins   []*pluginHCL   `hcl:"plugin,block"`
 		Policies  []*policyHCL   `hcl:"policy,block"`
+		Trackings []*trackingHCL `hcl:"tracking,block"`
 	}
 	gatewayHCL struct {
 		Listen               *string   `hcl:"listen,optional"`
@@ -332,6 +333,7 @@ func LoadFiles(files map[string][]byte, baseDir string) (*Config, hcl.Diagnostic
 		all.Triggers = append(all.Triggers, fh.Triggers...)
 		all.Plugins = append(all.Plugins, fh.Plugins...)
 		all.Policies = append(all.Policies, fh.Policies...)
+		all.Trackings = append(all.Trackings, fh.Trackings...)
 	}
 	cfg.Files = parser.Files()
 
@@ -341,7 +343,8 @@ func LoadFiles(files map[string][]byte, baseDir string) (*Config, hcl.Diagnostic
 	l.channels(all.Channels)
 	l.templates(all.Templates)
 	l.plugins(all.Plugins)
-	l.policy(all.Policies, all.Channels)                  // after channels: it refers to their names and kinds
+	l.policy(all.Policies, all.Channels) // after channels: it refers to their names and kinds
+	l.tracking(all.Trackings)
 	l.triggers(all.Triggers, all.Channels, all.Templates) // last: actions refer to channels and templates
 	return cfg, l.diags
 }

@@ -16,6 +16,7 @@ package delivery
 import (
 	"context"
 	"fmt"
+	"maps"
 	"math/rand/v2"
 	"sort"
 	"sync"
@@ -27,6 +28,7 @@ import (
 	"github.com/triggergate/triggergate/gateway/internal/outbox"
 	"github.com/triggergate/triggergate/gateway/internal/render"
 	"github.com/triggergate/triggergate/gateway/internal/store"
+	"github.com/triggergate/triggergate/gateway/internal/tracking"
 	"github.com/triggergate/triggergate/sdk"
 )
 
@@ -35,6 +37,9 @@ type Channel struct {
 	Name   string
 	Plugin sdk.Channel
 	Config sdk.RawConfig
+	// Kind is what the channel reaches ("email", "sms", ...): email gets
+	// tracking when the worker has it.
+	Kind string
 	// Retry is the channel's retry policy; nil takes the worker's.
 	Retry *Policy
 	// Limits pace and protect the channel's sends.
@@ -87,6 +92,8 @@ type Worker struct {
 	policy     Policy
 	channels   map[string]Channel
 	inflight   sync.WaitGroup
+	links      *tracking.Links // nil: no tracking
+	defaultLoc *time.Location  // for customers without a timezone
 }
 
 // Option configures a Worker.
@@ -99,6 +106,16 @@ func WithPolicy(p Policy) Option { return func(w *Worker) { w.policy = p } }
 // reports true for: the partitions its node owns, so that two nodes never
 // send the same message. Without it the worker sends every message.
 func WithOwnership(owns func(partition int) bool) Option { return func(w *Worker) { w.owns = owns } }
+
+// WithTracking decorates email (channels of kind "email") with links:
+// click tracking and the open pixel in the HTML and, unless the message is
+// transactional, the one-click unsubscribe link (.UnsubscribeURL) and
+// headers.
+func WithTracking(links *tracking.Links) Option { return func(w *Worker) { w.links = links } }
+
+// WithDefaultLocation sets the timezone templates show times in for a
+// customer without one (default UTC).
+func WithDefaultLocation(loc *time.Location) Option { return func(w *Worker) { w.defaultLoc = loc } }
 
 // WithClock injects the clock.
 func WithClock(now func() time.Time) Option { return func(w *Worker) { w.now = now } }
@@ -426,7 +443,7 @@ func (w *Worker) sendBatch(ctx context.Context, ln *lane, ps []pending) error {
 	req := &sdk.SendRequest{Channel: ln.Name, Config: ln.Config}
 	var sent []pending
 	for _, p := range ps {
-		msg, err := w.message(p.entry)
+		msg, err := w.message(ln, p.entry)
 		if err != nil {
 			w.deadLetter(ctx, p, err.Error())
 			continue
@@ -468,8 +485,9 @@ func (w *Worker) sendBatch(ctx context.Context, ln *lane, ps []pending) error {
 }
 
 // message builds what the plugin receives for an entry: the message with
-// its template rendered and its attempt number.
-func (w *Worker) message(e *outbox.Entry) (sdk.Message, error) {
+// its template rendered (and, for email, tracking added) and its attempt
+// number.
+func (w *Worker) message(ln *lane, e *outbox.Entry) (sdk.Message, error) {
 	msg := e.Message
 	msg.Attempt = e.Attempts + 1
 	if e.Template == "" {
@@ -479,9 +497,26 @@ func (w *Worker) message(e *outbox.Entry) (sdk.Message, error) {
 	if !ok {
 		return msg, fmt.Errorf("template %s is not configured", e.Template)
 	}
-	c, err := t.Render(&render.Data{Customer: msg.Profile, Event: msg.Event, Fire: msg.Fire, Trigger: msg.Trigger, Step: msg.Step})
+	data := render.For(&msg, w.defaultLoc)
+	track := w.links != nil && ln.Kind == "email"
+	claims := tracking.Claims{MessageID: msg.ID, Customer: e.Customer, Trigger: msg.Trigger, Step: msg.Step,
+		Variant: msg.Variant, Channel: ln.Name, IssuedAt: msg.CreatedAt}
+	if track && !e.Transactional && e.Customer != "" {
+		data.UnsubscribeURL = w.links.UnsubscribeURL(claims)
+		msg.Headers = maps.Clone(msg.Headers)
+		if msg.Headers == nil {
+			msg.Headers = map[string]string{}
+		}
+		maps.Copy(msg.Headers, w.links.Headers(claims))
+	}
+	c, err := t.Render(data)
 	if err != nil {
 		return msg, err
+	}
+	if track && c.HTML != "" && e.Customer != "" {
+		if c.HTML, err = w.links.Decorate(c.HTML, claims); err != nil {
+			return msg, err
+		}
 	}
 	msg.Subject, msg.Text, msg.HTML = c.Subject, c.Text, c.HTML
 	return msg, nil

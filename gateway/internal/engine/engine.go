@@ -557,9 +557,11 @@ func (e *Engine) decide(rule *Rule, step string, ai int, a Action, f sdk.Fire, w
 			dec.Until = d.SendAt
 		}
 		dec.Channel = d.Channel
-		msg := sdk.Message{ID: id, Trigger: rule.Name, Step: step, Profile: c.Profile, Event: w.event, Fire: f.Data, CreatedAt: now}
+		msg := sdk.Message{ID: id, Trigger: rule.Name, Step: step, Variant: dec.Variant, Profile: c.Profile, Event: w.event,
+			Fire: f.Data, CreatedAt: now}
 		out.messages = append(out.messages, outbox.Entry{
-			Message: msg, Partition: e.log.Partition(key), Customer: key, Channel: d.Channel, Template: template, NextAttemptAt: d.SendAt,
+			Message: msg, Partition: e.log.Partition(key), Customer: key, Channel: d.Channel, Template: template,
+			Transactional: rule.Policy.Transactional, NextAttemptAt: d.SendAt,
 		})
 		c.RecordSend(customer.Send{At: now, Rule: rule.Name, Channel: d.Channel, Kind: e.kind(d.Channel),
 			Transactional: rule.Policy.Transactional}, id, e.sendHorizon)

@@ -62,6 +62,7 @@ type Handler struct {
 	admit         func([]sdk.Event) error
 	inflight      chan struct{} // a slot per request being handled; nil = unbounded
 	router        *mux.Router
+	routes        []func(*mux.Router)
 }
 
 // Option configures a Handler.
@@ -78,6 +79,12 @@ func WithReadiness(f func(context.Context) error) Option { return func(h *Handle
 // answers 429 (processing behind) or 503 (store slow) with Retry-After.
 func WithAdmission(check func([]sdk.Event) error) Option {
 	return func(h *Handler) { h.admit = check }
+}
+
+// WithRoutes lets other parts of the gateway serve their own endpoints on
+// the public listener (email tracking's /t/...).
+func WithRoutes(register func(*mux.Router)) Option {
+	return func(h *Handler) { h.routes = append(h.routes, register) }
 }
 
 // WithMaxInFlight bounds the deliveries handled at once; past it the
@@ -107,6 +114,9 @@ func New(sources []Source, log Appender, logger hclog.Logger, opts ...Option) *H
 	r.HandleFunc("/v1/webhooks/{source}", h.webhook).Methods(http.MethodPost)
 	r.HandleFunc("/healthz", h.healthz).Methods(http.MethodGet, http.MethodHead)
 	r.HandleFunc("/readyz", h.readyz).Methods(http.MethodGet, http.MethodHead)
+	for _, register := range h.routes {
+		register(r)
+	}
 	r.NotFoundHandler = http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		writeError(w, http.StatusNotFound, "not_found", "no such endpoint")
 	})

@@ -29,6 +29,9 @@ type Entry struct {
 	// Channel and Template name the action's channel and template blocks.
 	Channel  string `json:"channel"`
 	Template string `json:"template,omitempty"`
+	// Transactional marks a message of a transactional trigger: it gets
+	// no unsubscribe link or List-Unsubscribe header.
+	Transactional bool `json:"transactional,omitempty"`
 	// Attempts counts failed deliveries so far.
 	Attempts int `json:"attempts"`
 	// NextAttemptAt is when the message may be sent (again).

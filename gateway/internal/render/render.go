@@ -13,6 +13,7 @@ import (
 	"maps"
 	"slices"
 	"strings"
+	"sync"
 	texttemplate "text/template"
 	"time"
 
@@ -45,6 +46,33 @@ type Data struct {
 	// is shown in it, so that "15:04" is the customer's wall clock. Nil
 	// means UTC.
 	Location *time.Location
+}
+
+// For returns the data a message's template sees, with times in the
+// customer's timezone, else in def.
+func For(m *sdk.Message, def *time.Location) *Data {
+	return &Data{Customer: m.Profile, Event: m.Event, Fire: m.Fire, Trigger: m.Trigger, Step: m.Step,
+		Location: Location(m.Profile.Timezone, def)}
+}
+
+// locations caches loaded timezones by name: loading one parses its
+// rules.
+var locations sync.Map
+
+// Location returns the named IANA timezone, else def.
+func Location(name string, def *time.Location) *time.Location {
+	if name == "" {
+		return def
+	}
+	if l, ok := locations.Load(name); ok {
+		return l.(*time.Location)
+	}
+	l, err := time.LoadLocation(name)
+	if err != nil {
+		return def
+	}
+	locations.Store(name, l)
+	return l
 }
 
 // view is the value templates execute over: Data without its settings,

@@ -51,6 +51,7 @@ type Simulator struct {
 	log       *eventlog.Log
 	engine    *engine.Engine
 	templates map[string]*render.Template
+	location  *time.Location // for customers without a timezone
 
 	mu  sync.Mutex
 	now time.Time
@@ -68,7 +69,7 @@ func New(st *store.Store, plan *app.Plan, opts Options) *Simulator {
 	if start.IsZero() {
 		start = time.Date(2026, 1, 5, 9, 0, 0, 0, time.UTC) // a Monday morning
 	}
-	s := &Simulator{store: st, now: start.UTC(), templates: plan.Templates}
+	s := &Simulator{store: st, now: start.UTC(), templates: plan.Templates, location: plan.Policy.DefaultTimezone}
 	s.log = eventlog.New(st, logger.Named("eventlog"), eventlog.WithPartitions(Partitions),
 		eventlog.WithClock(s.Now), eventlog.WithCommitWindow(0))
 	// A plugin that fails fails the simulation at once.
@@ -273,8 +274,7 @@ func (s *Simulator) Messages(ctx context.Context) ([]Message, error) {
 			if !ok {
 				m.RenderErr = fmt.Errorf("template %q is not defined", e.Template)
 			} else {
-				msg := e.Message
-				m.Content, m.RenderErr = t.Render(&render.Data{Customer: msg.Profile, Event: msg.Event, Fire: msg.Fire, Trigger: msg.Trigger, Step: msg.Step})
+				m.Content, m.RenderErr = t.Render(render.For(&e.Message, s.location))
 			}
 		}
 		out = append(out, m)
