@@ -1,6 +1,7 @@
 package sdk
 
 import (
+	"fmt"
 	"maps"
 	"slices"
 	"strings"
@@ -101,6 +102,47 @@ func (c Customer) Key() string {
 		return "anon:" + c.AnonymousID
 	}
 	return ""
+}
+
+// ParseCustomerKey inverts Key: ParseCustomerKey(k).Key() == k for every
+// key Key returns, and it accepts only keys Key could return. An external
+// system's name cannot contain ':' (the key could not say where it ends).
+func ParseCustomerKey(key string) (Customer, error) {
+	kind, v, ok := strings.Cut(key, ":")
+	if !ok || v == "" {
+		return Customer{}, fmt.Errorf("customer key %q: want id:..., email:..., phone:..., ext:<system>:... or anon:...", clip(key))
+	}
+	var c Customer
+	switch kind {
+	case "id":
+		c.ID = v
+	case "email":
+		c.Email = v
+	case "phone":
+		c.Phone = v
+	case "anon":
+		c.AnonymousID = v
+	case "ext":
+		sys, id, ok := strings.Cut(v, ":")
+		if !ok || sys == "" || id == "" {
+			return Customer{}, fmt.Errorf("customer key %q: want ext:<system>:<id>", clip(key))
+		}
+		c.ExternalIDs = map[string]string{sys: id}
+	default:
+		return Customer{}, fmt.Errorf("customer key %q: unknown kind %q", clip(key), clip(kind))
+	}
+	if c.Key() != key {
+		return Customer{}, fmt.Errorf("customer key %q is not in canonical form (%q)", clip(key), clip(c.Key()))
+	}
+	return c, nil
+}
+
+// clip shortens a string quoted in an error.
+func clip(s string) string {
+	if len(s) > 64 {
+		return s[:64] + "..."
+	}
+	return s
 }
 
 // Profile is what the host knows about a customer when it asks a trigger or

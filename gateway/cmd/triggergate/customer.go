@@ -16,6 +16,7 @@ import (
 	"github.com/triggergate/triggergate/gateway/internal/cluster"
 	"github.com/triggergate/triggergate/gateway/internal/engine"
 	"github.com/triggergate/triggergate/gateway/internal/eventlog"
+	"github.com/triggergate/triggergate/sdk"
 )
 
 const customerUsage = `usage: triggergate customer -config PATH [-json] KEY
@@ -36,7 +37,7 @@ func customerCmd(args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	key := rest[len(rest)-1]
-	if _, err := engine.ParseCustomerKey(key); err != nil {
+	if _, err := sdk.ParseCustomerKey(key); err != nil {
 		fmt.Fprintln(stderr, "triggergate customer:", err)
 		return 2
 	}

@@ -8,7 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
-	"strings"
 	"time"
 
 	clientv3 "go.etcd.io/etcd/client/v3"
@@ -30,7 +29,7 @@ const EraseType = "triggergate.erase"
 // waiting in the outbox. Events accepted after it start a new record. It
 // returns the id of the erase event, once committed to the log.
 func Erase(ctx context.Context, lg *eventlog.Log, customerKey string, now time.Time) (string, error) {
-	c, err := ParseCustomerKey(customerKey)
+	c, err := sdk.ParseCustomerKey(customerKey)
 	if err != nil {
 		return "", err
 	}
@@ -44,39 +43,6 @@ func Erase(ctx context.Context, lg *eventlog.Log, customerKey string, now time.T
 		return "", fmt.Errorf("queueing the erasure of %s: %w", customerKey, err)
 	}
 	return res.EventIDs[0], nil
-}
-
-// ParseCustomerKey turns a customer key as sdk.Customer.Key writes it
-// ("id:c1", "email:jane@example.com", "phone:+33...", "ext:shopify:42",
-// "anon:a1") back into the identity it stands for.
-func ParseCustomerKey(key string) (sdk.Customer, error) {
-	kind, v, ok := strings.Cut(key, ":")
-	if !ok || v == "" {
-		return sdk.Customer{}, fmt.Errorf("customer key %q: want id:..., email:..., phone:..., ext:<system>:... or anon:...", key)
-	}
-	var c sdk.Customer
-	switch kind {
-	case "id":
-		c.ID = v
-	case "email":
-		c.Email = v
-	case "phone":
-		c.Phone = v
-	case "anon":
-		c.AnonymousID = v
-	case "ext":
-		sys, id, ok := strings.Cut(v, ":")
-		if !ok || sys == "" || id == "" {
-			return sdk.Customer{}, fmt.Errorf("customer key %q: want ext:<system>:<id>", key)
-		}
-		c.ExternalIDs = map[string]string{sys: id}
-	default:
-		return sdk.Customer{}, fmt.Errorf("customer key %q: unknown kind %q", key, kind)
-	}
-	if c.Key() != key {
-		return sdk.Customer{}, fmt.Errorf("customer key %q is not in canonical form (%q)", key, c.Key())
-	}
-	return c, nil
 }
 
 // erase applies an erase event: the record goes, with its timers and the

@@ -137,7 +137,7 @@ func (e *Engine) resolve(ctx context.Context, partition int, items []*work, out 
 		c := w.event.Customer
 		if w.event.Type == MergedType {
 			// Addressed to a record that may itself have merged on since.
-			c, _ = ParseCustomerKey(w.key)
+			c, _ = sdk.ParseCustomerKey(w.key)
 		}
 		ids := identifiers(c)
 		target, via := "", ""
@@ -234,7 +234,7 @@ func (e *Engine) forward(partition int, ev sdk.Event, out *outcome) error {
 // id derived from what it is about, so that re-running a pass that was
 // not committed makes the same one.
 func (e *Engine) internalEvent(typ, key string, props map[string]any, now time.Time, about ...string) sdk.Event {
-	c, _ := ParseCustomerKey(key)
+	c, _ := sdk.ParseCustomerKey(key)
 	h := sha256.Sum256([]byte(typ + "\x00" + key + "\x00" + strings.Join(about, "\x00")))
 	return sdk.Event{
 		ID: strings.ReplaceAll(typ, ".", "_") + "_" + hex.EncodeToString(h[:12]), Type: typ,
@@ -259,7 +259,7 @@ func (e *Engine) requestMerge(from, into string, out *outcome, now time.Time) {
 // Messages already queued for it stay queued.
 func (e *Engine) handOver(w *work, c *customerRecord, out *outcome, now time.Time) error {
 	into, _ := w.event.Properties["into"].(string)
-	if _, err := ParseCustomerKey(into); err != nil || into == w.key {
+	if _, err := sdk.ParseCustomerKey(into); err != nil || into == w.key {
 		e.logger.Error("merge event with no valid target; ignored", "event_id", w.event.ID, "into", into)
 		return nil
 	}

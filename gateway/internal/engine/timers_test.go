@@ -341,21 +341,6 @@ func TestEraseRemovesRecordTimersAndPendingMessages(t *testing.T) {
 	}
 }
 
-func TestParseCustomerKey(t *testing.T) {
-	t.Parallel()
-	for _, k := range []string{"id:c1", "email:jane@example.com", "phone:+33612345678", "ext:shopify:42", "anon:a-1"} {
-		c, err := engine.ParseCustomerKey(k)
-		if err != nil || c.Key() != k {
-			t.Errorf("%s: %+v, %v", k, c, err)
-		}
-	}
-	for _, k := range []string{"", "c1", "id:", "ext:shopify", "who:x", "email:"} {
-		if _, err := engine.ParseCustomerKey(k); err == nil {
-			t.Errorf("%q: no error", k)
-		}
-	}
-}
-
 func TestActionStepsFilter(t *testing.T) {
 	t.Parallel()
 	f := newTimerFixture(t, engine.Rule{Actions: []engine.Action{

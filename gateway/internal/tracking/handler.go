@@ -108,7 +108,7 @@ func (h *Handler) claims(w http.ResponseWriter, r *http.Request, kind Kind) (Cla
 	}
 	var cust sdk.Customer
 	if err == nil {
-		cust, err = parseKey(c.Customer)
+		cust, err = sdk.ParseCustomerKey(c.Customer)
 	}
 	if err != nil {
 		h.logger.Debug("tracking link refused", "route", string(kind), "error", err)

@@ -149,7 +149,7 @@ func (c Claims) Validate() error {
 	if c.MessageID == "" {
 		return fmt.Errorf("%w: no message id", ErrInvalidClaims)
 	}
-	if _, err := parseKey(c.Customer); err != nil {
+	if _, err := sdk.ParseCustomerKey(c.Customer); err != nil {
 		return fmt.Errorf("%w: %w", ErrInvalidClaims, err)
 	}
 	if c.Kind == KindClick && !trackableURL(c.URL) {
@@ -225,33 +225,6 @@ func decodeClaims(b []byte) (Claims, error) {
 		c.IssuedAt = time.Unix(int64(issued), 0).UTC()
 	}
 	return c, nil
-}
-
-// parseKey inverts sdk.Customer.Key: parseKey(k).Key() == k for every key
-// Key can return. An external system's name cannot contain ':' (the key
-// could not say where it ends).
-func parseKey(key string) (sdk.Customer, error) {
-	prefix, rest, ok := strings.Cut(key, ":")
-	if !ok || rest == "" {
-		return sdk.Customer{}, fmt.Errorf("customer key %q has no kind and value", truncate(key, 64))
-	}
-	switch prefix {
-	case "id":
-		return sdk.Customer{ID: rest}, nil
-	case "email":
-		return sdk.Customer{Email: rest}, nil
-	case "phone":
-		return sdk.Customer{Phone: rest}, nil
-	case "anon":
-		return sdk.Customer{AnonymousID: rest}, nil
-	case "ext":
-		system, id, ok := strings.Cut(rest, ":")
-		if !ok || system == "" || id == "" {
-			return sdk.Customer{}, fmt.Errorf("external customer key %q is not ext:<system>:<id>", truncate(key, 64))
-		}
-		return sdk.Customer{ExternalIDs: map[string]string{system: id}}, nil
-	}
-	return sdk.Customer{}, fmt.Errorf("customer key %q has unknown kind %q", truncate(key, 64), truncate(prefix, 16))
 }
 
 func truncate(s string, n int) string {

@@ -1,4 +1,4 @@
-package tracking
+package sdk_test
 
 import (
 	"reflect"
@@ -7,7 +7,7 @@ import (
 	"github.com/triggergate/triggergate/sdk"
 )
 
-func TestParseKeyInvertsKey(t *testing.T) {
+func TestParseCustomerKeyInvertsKey(t *testing.T) {
 	t.Parallel()
 	cases := []struct {
 		name string
@@ -26,25 +26,25 @@ func TestParseKeyInvertsKey(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			key := tc.c.Key()
-			got, err := parseKey(key)
+			got, err := sdk.ParseCustomerKey(key)
 			if err != nil {
-				t.Fatalf("parseKey(%q): %v", key, err)
+				t.Fatalf("sdk.ParseCustomerKey(%q): %v", key, err)
 			}
 			if !reflect.DeepEqual(got, tc.want) {
-				t.Fatalf("parseKey(%q) = %+v, want %+v", key, got, tc.want)
+				t.Fatalf("sdk.ParseCustomerKey(%q) = %+v, want %+v", key, got, tc.want)
 			}
 			if got.Key() != key {
-				t.Fatalf("parseKey(%q).Key() = %q", key, got.Key())
+				t.Fatalf("sdk.ParseCustomerKey(%q).Key() = %q", key, got.Key())
 			}
 		})
 	}
 }
 
-func TestParseKeyRejects(t *testing.T) {
+func TestParseCustomerKeyRejects(t *testing.T) {
 	t.Parallel()
-	for _, key := range []string{"", "42", "id:", "email:", "ext:", "ext:shopify", "ext::7", "ext:shopify:", "user:1", ":x", "ID:42"} {
-		if c, err := parseKey(key); err == nil {
-			t.Errorf("parseKey(%q) = %+v, want an error", key, c)
+	for _, key := range []string{"", "42", "who:x", "id:", "email:", "ext:", "ext:shopify", "ext::7", "ext:shopify:", "user:1", ":x", "ID:42"} {
+		if c, err := sdk.ParseCustomerKey(key); err == nil {
+			t.Errorf("sdk.ParseCustomerKey(%q) = %+v, want an error", key, c)
 		}
 	}
 }
