@@ -6,6 +6,7 @@
 //	POST /v1/dlq/retry  {"ids": [...]}         put them back in the outbox
 //	POST /v1/dlq/retry  {"all": true, "channel": "email"}
 //	POST /v1/dlq/drop   {"ids": [...]}         delete them for good
+//	GET  /v1/kpis?from=2026-11-01&to=2026-11-30 counters per trigger, step, variant and channel
 //
 // Errors are {"error": {"code": "...", "message": "..."}} with a 4xx or
 // 5xx status, like the ingest API's.
@@ -27,6 +28,7 @@ import (
 	"github.com/hashicorp/go-hclog"
 
 	"github.com/triggergate/triggergate/gateway/internal/dlq"
+	"github.com/triggergate/triggergate/gateway/internal/stats"
 	"github.com/triggergate/triggergate/gateway/internal/store"
 )
 
@@ -68,6 +70,7 @@ func New(st *store.Store, token string, logger hclog.Logger, opts ...Option) (*S
 	r.HandleFunc("/v1/dlq/drop", s.actDLQ(func(ctx context.Context, st *store.Store, ids []string, _ time.Time) []dlq.Result {
 		return dlq.Drop(ctx, st, ids)
 	})).Methods(http.MethodPost)
+	r.HandleFunc("/v1/kpis", s.kpis).Methods(http.MethodGet)
 	r.NotFoundHandler = http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		writeError(w, http.StatusNotFound, "not_found", "no such endpoint")
 	})
@@ -186,6 +189,40 @@ func (s *Server) actDLQ(act func(context.Context, *store.Store, []string, time.T
 		}
 		writeJSON(w, http.StatusOK, DLQResults{Results: res})
 	}
+}
+
+// KPIs is the answer to GET /v1/kpis: the counters of the days from..to
+// (UTC, inclusive; default today), summed over the cluster.
+type KPIs struct {
+	From string      `json:"from"`
+	To   string      `json:"to"`
+	Rows []stats.Row `json:"rows"`
+}
+
+func (s *Server) kpis(w http.ResponseWriter, r *http.Request) {
+	today := s.now().UTC().Format(time.DateOnly)
+	from, to := r.URL.Query().Get("from"), r.URL.Query().Get("to")
+	if from == "" {
+		from = today
+	}
+	if to == "" {
+		to = today
+	}
+	f, err1 := time.Parse(time.DateOnly, from)
+	t, err2 := time.Parse(time.DateOnly, to)
+	if err1 != nil || err2 != nil || t.Before(f) || t.Sub(f) > 366*24*time.Hour {
+		writeError(w, http.StatusBadRequest, "invalid_range", "from and to are dates as YYYY-MM-DD, from <= to, at most a year apart")
+		return
+	}
+	rows, err := stats.Read(r.Context(), s.st, f, t)
+	if err != nil {
+		s.storeError(w, err)
+		return
+	}
+	if rows == nil {
+		rows = []stats.Row{}
+	}
+	writeJSON(w, http.StatusOK, KPIs{From: from, To: to, Rows: rows})
 }
 
 func (s *Server) storeError(w http.ResponseWriter, err error) {

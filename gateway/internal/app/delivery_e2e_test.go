@@ -146,7 +146,7 @@ func TestPermanentFailureThenDLQRetry(t *testing.T) {
 	first := rc.next(t)
 	list := g.awaitDLQ(t, 1)
 	l := list.Letters[0]
-	if l.ID != first.header.Get("webhook-id") || l.Attempts != 0 || !strings.Contains(l.Reason, "400") || !strings.Contains(l.Reason, "unknown field") {
+	if l.ID != first.header.Get("webhook-id") || l.Attempts != 1 || !strings.Contains(l.Reason, "400") || !strings.Contains(l.Reason, "unknown field") {
 		t.Fatalf("dead letter = %+v", l)
 	}
 	select {

@@ -137,7 +137,8 @@ func Run(ctx context.Context, cfg *config.Config, opts Options) error {
 	eng := engine.New(st, elog, plan.Rules, logger.Named("engine"), plan.EngineOptions()...)
 	deliveryOpts := append(plan.DeliveryOptions(),
 		delivery.WithOwnership(eng.Owns),
-		delivery.WithShards(delivery.DefaultShards, node.Partitions()))
+		delivery.WithShards(delivery.DefaultShards, node.Partitions()),
+		delivery.WithRecords(elog))
 	deliveryOpts = append(deliveryOpts, opts.DeliveryOptions...)
 	worker := delivery.New(st, plan.Channels, plan.Templates, logger.Named("delivery"), deliveryOpts...)
 	wg.Go(func() { _ = eng.Run(workCtx) })

@@ -12,8 +12,10 @@ import (
 
 	clientv3 "go.etcd.io/etcd/client/v3"
 
+	"github.com/triggergate/triggergate/gateway/internal/admin"
 	"github.com/triggergate/triggergate/gateway/internal/pluginhost/pluginhosttest"
 	"github.com/triggergate/triggergate/gateway/internal/smtptest"
+	"github.com/triggergate/triggergate/gateway/internal/stats"
 	"github.com/triggergate/triggergate/gateway/internal/store/storetest"
 )
 
@@ -188,6 +190,29 @@ trigger "engaged" {
 		}
 		return false
 	})
+	// Both emails' delivery records reach the trace, and the counters add up.
+	awaitTrace(t, cli, "id:c-1", func(trace []decision) bool {
+		n := 0
+		for _, d := range trace {
+			if d.Outcome == "delivered" && (d.Rule == "promo" || d.Rule == "receipt") {
+				n++
+			}
+		}
+		return n == 2
+	})
+	var kpis admin.KPIs
+	g.admin(t, http.MethodGet, "/v1/kpis", "", &kpis)
+	rows := map[string]stats.Counts{}
+	for _, r := range kpis.Rows {
+		rows[r.Trigger+"/"+r.Channel] = r.Counts
+	}
+	if p := rows["promo/email"]; p.Queued != 1 || p.Sent != 1 || p.Opened != 1 || p.Clicked != 1 || p.Unsubscribed != 1 ||
+		p.Suppressed["consent"] != 1 || p.Failed != 0 {
+		t.Errorf("promo counters = %+v", p)
+	}
+	if r := rows["receipt/email"]; r.Queued != 1 || r.Sent != 1 {
+		t.Errorf("receipt counters = %+v", r)
+	}
 	select {
 	case m := <-mailbox.Messages:
 		t.Fatalf("unexpected email %q", m.Header.Get("Subject"))
@@ -197,6 +222,7 @@ trigger "engaged" {
 
 type decision struct {
 	Rule    string `json:"rule"`
+	Detail  string `json:"detail"`
 	EventID string `json:"event_id"`
 	Outcome string `json:"outcome"`
 	Reason  string `json:"reason"`

@@ -25,6 +25,7 @@ import (
 	"github.com/hashicorp/go-hclog"
 	clientv3 "go.etcd.io/etcd/client/v3"
 
+	"github.com/triggergate/triggergate/gateway/internal/eventlog"
 	"github.com/triggergate/triggergate/gateway/internal/outbox"
 	"github.com/triggergate/triggergate/gateway/internal/render"
 	"github.com/triggergate/triggergate/gateway/internal/store"
@@ -93,6 +94,7 @@ type Worker struct {
 	channels   map[string]Channel
 	inflight   sync.WaitGroup
 	links      *tracking.Links // nil: no tracking
+	records    *eventlog.Log   // nil: no delivery records
 	defaultLoc *time.Location  // for customers without a timezone
 }
 
@@ -112,6 +114,11 @@ func WithOwnership(owns func(partition int) bool) Option { return func(w *Worker
 // transactional, the one-click unsubscribe link (.UnsubscribeURL) and
 // headers.
 func WithTracking(links *tracking.Links) Option { return func(w *Worker) { w.links = links } }
+
+// WithRecords has the worker append each settled message's outcome to
+// its customer's partition log (outbox.DeliveryEvent), in the transaction
+// that settles it, for the decision trace and the counters.
+func WithRecords(lg *eventlog.Log) Option { return func(w *Worker) { w.records = lg } }
 
 // WithDefaultLocation sets the timezone templates show times in for a
 // customer without one (default UTC).
@@ -475,7 +482,10 @@ func (w *Worker) sendBatch(ctx context.Context, ln *lane, ps []pending) error {
 			delivered = append(delivered, p)
 			providerIDs = append(providerIDs, r.ProviderID)
 		case sdk.StatusPermanent:
-			w.deadLetter(ctx, p, r.Error)
+			e := *p.entry
+			e.Attempts++
+			e.LastError = r.Error
+			w.deadLetter(ctx, pending{key: p.key, rev: p.rev, entry: &e}, r.Error)
 		default:
 			w.retry(ctx, ln.policy, p, r.Error, r.RetryAfter)
 		}

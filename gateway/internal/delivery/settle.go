@@ -12,20 +12,21 @@ import (
 	"github.com/triggergate/triggergate/gateway/internal/outbox"
 )
 
-// deliveredAll removes the delivered messages of a batch in one
-// transaction: one etcd write (and one disk sync) for the batch rather
-// than one per message. If any entry changed meanwhile, each is settled on
-// its own so that the others still are.
+// deliveredAll removes the delivered messages of a batch, with their
+// delivery records, in one transaction: one etcd write (and one disk sync)
+// for the batch rather than one per message. If any entry changed
+// meanwhile, each is settled on its own so that the others still are.
 func (w *Worker) deliveredAll(ctx context.Context, ps []pending, providerIDs []string) {
 	if len(ps) == 0 {
 		return
 	}
 	if len(ps) > 1 {
 		cmps := make([]clientv3.Cmp, len(ps))
-		ops := make([]clientv3.Op, len(ps))
+		var ops []clientv3.Op
 		for i, p := range ps {
 			cmps[i] = clientv3.Compare(clientv3.ModRevision(p.key), "=", p.rev)
-			ops[i] = clientv3.OpDelete(p.key)
+			ops = append(ops, clientv3.OpDelete(p.key))
+			ops = append(ops, w.record(p.entry, outbox.Delivered, providerIDs[i], "", p.entry.Attempts+1)...)
 		}
 		tctx, cancel := context.WithTimeout(ctx, w.opTimeout)
 		resp, err := w.store.Client().Txn(tctx).If(cmps...).Then(ops...).Commit()
@@ -43,9 +44,29 @@ func (w *Worker) deliveredAll(ctx context.Context, ps []pending, providerIDs []s
 }
 
 func (w *Worker) delivered(ctx context.Context, p pending, providerID string) {
-	if w.guarded(ctx, p, clientv3.OpDelete(p.key)) {
+	ops := append([]clientv3.Op{clientv3.OpDelete(p.key)}, w.record(p.entry, outbox.Delivered, providerID, "", p.entry.Attempts+1)...)
+	if w.guarded(ctx, p, ops...) {
 		w.logDelivered(p, providerID)
 	}
+}
+
+// record returns the write that appends a message's delivery record to
+// its customer's partition log (none without WithRecords, or for an entry
+// without a customer).
+func (w *Worker) record(e *outbox.Entry, outcome, providerID, reason string, attempts int) []clientv3.Op {
+	if w.records == nil {
+		return nil
+	}
+	ev, ok := outbox.DeliveryEvent(e, outcome, providerID, reason, attempts, w.now())
+	if !ok {
+		return nil
+	}
+	b, err := json.Marshal(ev)
+	if err != nil {
+		w.logger.Error("cannot encode delivery record", "message_id", e.Message.ID, "error", err)
+		return nil
+	}
+	return []clientv3.Op{clientv3.OpPut(w.records.Prefix(e.Partition)+ev.ID, string(b))}
 }
 
 func (w *Worker) logDelivered(p pending, providerID string) {
@@ -95,7 +116,9 @@ func (w *Worker) deadLetter(ctx context.Context, p pending, reason string) {
 		w.logger.Error("cannot encode dead letter", "message_id", p.entry.Message.ID, "error", err)
 		return
 	}
-	if w.guarded(ctx, p, clientv3.OpDelete(p.key), clientv3.OpPut(w.store.Key("dlq", p.entry.Message.ID), string(b))) {
+	ops := []clientv3.Op{clientv3.OpDelete(p.key), clientv3.OpPut(w.store.Key("dlq", p.entry.Message.ID), string(b))}
+	ops = append(ops, w.record(p.entry, outbox.Failed, "", reason, p.entry.Attempts)...)
+	if w.guarded(ctx, p, ops...) {
 		w.logger.Error("message dead-lettered", "message_id", p.entry.Message.ID, "channel", p.entry.Channel, "reason", reason)
 	}
 }

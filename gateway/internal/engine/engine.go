@@ -27,6 +27,7 @@ import (
 	"github.com/triggergate/triggergate/gateway/internal/eventlog"
 	"github.com/triggergate/triggergate/gateway/internal/outbox"
 	"github.com/triggergate/triggergate/gateway/internal/policy"
+	"github.com/triggergate/triggergate/gateway/internal/stats"
 	"github.com/triggergate/triggergate/gateway/internal/store"
 	"github.com/triggergate/triggergate/sdk"
 )
@@ -266,6 +267,10 @@ type outcome struct {
 	// cmps are the conditions on keys the pass read besides the log,
 	// timers and customers (identity index entries), by key.
 	cmps map[string]clientv3.Cmp
+	// stats are the counters the pass adds to statsKey, its partition's
+	// key of the day; nil when it counted nothing.
+	stats    stats.Day
+	statsKey string
 }
 
 // compare makes the commit conditional on key still being at rev (0:
@@ -315,8 +320,8 @@ type work struct {
 }
 
 func (e *Engine) process(ctx context.Context, partition int, entries []eventlog.Entry, timers []dueTimer) (*outcome, error) {
-	out := &outcome{customers: map[string]*customerRecord{}}
 	now := e.now().UTC()
+	out := &outcome{customers: map[string]*customerRecord{}, statsKey: stats.DayKey(e.store, now, partition)}
 
 	// Timers first (they were due before the events now waiting were
 	// read), then the log in order; split into rounds of at most one item
@@ -378,6 +383,7 @@ func (e *Engine) process(ctx context.Context, partition int, entries []eventlog.
 			} else {
 				c.erased = false // events after an erasure start a new record
 				c.Apply(&w.event, now)
+				e.countEngagement(&w.event, out)
 			}
 			c.dirty = true
 			live = append(live, w)
@@ -571,6 +577,18 @@ func (e *Engine) decide(rule *Rule, step string, ai int, a Action, f sdk.Fire, w
 		e.logger.Debug("fire held back", "rule", rule.Name, "step", step, "customer", key,
 			"event_id", w.event.ID, "channel", a.Channel, "outcome", d.Outcome, "reason", d.Reason)
 	}
+	k := stats.Key{Trigger: rule.Name, Step: step, Variant: dec.Variant, Channel: dec.Channel}
+	switch d.Outcome {
+	case policy.Sent, policy.Deferred, policy.Fallback:
+		out.count(k, func(c *stats.Counts) { c.Queued++ })
+	default:
+		out.count(k, func(c *stats.Counts) {
+			if c.Suppressed == nil {
+				c.Suppressed = map[string]int64{}
+			}
+			c.Suppressed[d.Reason]++
+		})
+	}
 	c.Decide(dec)
 	c.dirty = true
 }
@@ -670,6 +688,11 @@ func (e *Engine) commit(ctx context.Context, entries []eventlog.Entry, timers []
 			id += "." + d.Rule
 		}
 		ops = append(ops, clientv3.OpPut(e.store.Key("deadletter", "events", url.PathEscape(id)), string(b)))
+	}
+	if cmp, op, ok, err := e.statsWrite(ctx, out); err != nil {
+		return err
+	} else if ok {
+		cmps, ops = append(cmps, cmp), append(ops, op)
 	}
 	if len(ops) > maxOps || len(cmps) > maxOps {
 		if len(entries)+len(timers) == 1 {

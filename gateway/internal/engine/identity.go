@@ -41,6 +41,7 @@ import (
 
 	clientv3 "go.etcd.io/etcd/client/v3"
 
+	"github.com/triggergate/triggergate/gateway/internal/outbox"
 	"github.com/triggergate/triggergate/gateway/internal/store"
 	"github.com/triggergate/triggergate/sdk"
 )
@@ -102,9 +103,12 @@ type indexEntry struct {
 	rev    int64  // mod revision as read; 0 when absent
 }
 
-// internalType reports whether an event is one the engine makes for
-// itself, which are addressed to a record and never resolved.
-func internalType(t string) bool { return t == MergeType || t == MergedType || t == EraseType }
+// internalType reports whether an event is one the gateway makes for
+// itself (a merge, an erasure, a delivery record), which the engine
+// applies to the record instead of showing it to the trigger rules.
+func internalType(t string) bool {
+	return t == MergeType || t == MergedType || t == EraseType || t == outbox.DeliveryType
+}
 
 // resolve sets each log item's customer key to the record its identifiers
 // resolve to, queues the index writes and merges that follow, and takes
@@ -369,6 +373,8 @@ func (e *Engine) internal(ctx context.Context, w *work, c *customerRecord, out *
 		return e.handOver(w, c, out, now)
 	case MergedType:
 		e.absorb(w, c, out)
+	case outbox.DeliveryType:
+		e.recordDelivery(w, c, out)
 	}
 	return nil
 }

@@ -84,3 +84,48 @@ func Decode(b []byte) (*Entry, error) {
 	}
 	return &e, nil
 }
+
+// DeliveryType is the event the delivery worker appends to the customer's
+// partition log in the transaction that settles a message, so that the
+// partition's owner, the only writer of the customer's record, puts the
+// outcome in the decision trace and the counters.
+const DeliveryType = "triggergate.delivery"
+
+// Delivery outcomes, as recorded.
+const (
+	// Delivered: the provider accepted the message.
+	Delivered = "delivered"
+	// Failed: the message was dead-lettered (refused for good, out of
+	// attempts or age, or its template failed).
+	Failed = "failed"
+)
+
+// DeliveryEvent is the record of a settled message: outcome, the
+// provider's id, attempts and, for a failure, the reason. ok is false when
+// the entry names no customer (nothing to record it on).
+func DeliveryEvent(e *Entry, outcome, providerID, reason string, attempts int, at time.Time) (ev sdk.Event, ok bool) {
+	c, err := sdk.ParseCustomerKey(e.Customer)
+	if err != nil {
+		return sdk.Event{}, false
+	}
+	h := sha256.Sum256([]byte(e.Message.ID + "\x00" + outcome))
+	props := map[string]any{
+		"message_id": e.Message.ID, "trigger": e.Message.Trigger, "step": e.Message.Step, "channel": e.Channel,
+		"outcome": outcome, "attempts": attempts,
+	}
+	if e.Message.Variant != "" {
+		props["variant"] = e.Message.Variant
+	}
+	if providerID != "" {
+		props["provider_id"] = providerID
+	}
+	if reason != "" {
+		props["reason"] = reason
+	}
+	at = at.UTC()
+	return sdk.Event{
+		ID:   "triggergate_delivery_" + strings.ToLower(base32.StdEncoding.WithPadding(base32.NoPadding).EncodeToString(h[:15])),
+		Type: DeliveryType, Source: "delivery", SourceKind: "internal", Customer: c,
+		OccurredAt: at, ReceivedAt: at, Properties: props,
+	}, true
+}
