@@ -146,8 +146,8 @@ func (t *Template) Render(d *Data) (Content, error) {
 		return c, fmt.Errorf("rendering template %q text: %w", t.Name, err)
 	}
 	if t.html != nil {
-		var b bytes.Buffer
-		if err := t.html.Execute(&b, v); err != nil {
+		b := &capped{max: MaxOutput}
+		if err := t.html.Execute(b, v); err != nil {
 			return c, fmt.Errorf("rendering template %q html: %w", t.Name, err)
 		}
 		c.HTML = b.String()
@@ -155,15 +155,34 @@ func (t *Template) Render(d *Data) (Content, error) {
 	return c, nil
 }
 
+// MaxOutput is the most one part of a template may render: no message
+// needs more, and a loop gone wrong must not fill the gateway's memory.
+const MaxOutput = 1 << 20
+
 func execText(t *texttemplate.Template, v *view) (string, error) {
 	if t == nil {
 		return "", nil
 	}
-	var b bytes.Buffer
-	if err := t.Execute(&b, v); err != nil {
+	b := &capped{max: MaxOutput}
+	if err := t.Execute(b, v); err != nil {
 		return "", err
 	}
 	return b.String(), nil
+}
+
+// capped is a buffer that refuses to grow past max bytes.
+type capped struct {
+	bytes.Buffer
+	max int
+}
+
+var errTooLong = fmt.Errorf("the output is longer than %d bytes", MaxOutput)
+
+func (c *capped) Write(p []byte) (int, error) {
+	if c.Len()+len(p) > c.max {
+		return 0, errTooLong
+	}
+	return c.Buffer.Write(p)
 }
 
 // present returns what templates see of d: its times in d's location

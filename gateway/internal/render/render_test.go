@@ -297,3 +297,24 @@ func TestUnsubscribeURL(t *testing.T) {
 		t.Fatalf("without tracking: got %+v, %v; want no line", got, err)
 	}
 }
+
+// A template whose output runs away fails instead of filling memory.
+func TestRenderCapsOutput(t *testing.T) {
+	t.Parallel()
+	for _, part := range []string{"text", "html"} {
+		text, html := "", ""
+		body := `{{ range 2000000 }}0123456789{{ end }}`
+		if part == "text" {
+			text = body
+		} else {
+			html = body
+		}
+		tmpl, err := render.Parse("loop", "", text, html)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := tmpl.Render(&render.Data{}); err == nil || !strings.Contains(err.Error(), "longer than 1048576 bytes") {
+			t.Errorf("%s: err = %v, want the output cap", part, err)
+		}
+	}
+}
