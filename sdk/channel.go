@@ -111,6 +111,16 @@ func Retry(err error, after time.Duration) SendResult {
 	return SendResult{Status: StatusRetryable, Error: err.Error(), RetryAfter: after}
 }
 
+// FailAll answers a batch of n messages with the same permanent failure,
+// e.g. when the channel's config is unusable.
+func FailAll(n int, err error) *SendResponse {
+	out := &SendResponse{Results: make([]SendResult, n)}
+	for i := range out.Results {
+		out.Results[i] = Fail(err)
+	}
+	return out
+}
+
 // Fail builds a permanent failure.
 func Fail(err error) SendResult {
 	return SendResult{Status: StatusPermanent, Error: err.Error()}

@@ -9,7 +9,6 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
@@ -123,19 +122,17 @@ func WithConcurrency(n int) Option { return func(s *Slack) { s.concurrency = max
 
 // withTransport adjusts the HTTP transport of every client the channel
 // builds; tests use it to trust their TLS server.
-func withTransport(f func(*http.Transport)) Option { return func(s *Slack) { s.transport = f } }
+func withTransport(f func(*http.Transport)) Option { return func(s *Slack) { s.clients.Configure = f } }
 
 // Slack is the "slack" channel.
 type Slack struct {
 	log         hclog.Logger
 	now         func() time.Time
 	concurrency int
-	transport   func(*http.Transport)
 
-	mu sync.Mutex
 	// clients are shared by every channel block with the same network
 	// policy, so connections to Slack are reused across batches.
-	clients map[bool]*http.Client
+	clients *httpchannel.Clients
 }
 
 var _ sdk.Channel = (*Slack)(nil)
@@ -145,7 +142,7 @@ func New(log hclog.Logger) sdk.Channel { return NewSlack(log) }
 
 // NewSlack builds the channel with options.
 func NewSlack(log hclog.Logger, opts ...Option) *Slack {
-	s := &Slack{log: log, now: time.Now, concurrency: defaultConcurrency, clients: map[bool]*http.Client{}}
+	s := &Slack{log: log, now: time.Now, concurrency: defaultConcurrency, clients: &httpchannel.Clients{Options: httpchannel.Options{MaxIdleConnsPerHost: maxIdlePerHost}}}
 	for _, o := range opts {
 		o(s)
 	}
@@ -173,79 +170,21 @@ func (s *Slack) ValidateConfig(_ context.Context, req *sdk.ValidateConfigRequest
 // not yet started are not sent and come back retryable: Slack warns that
 // apps which keep posting while rate-limited may be disabled.
 func (s *Slack) Send(ctx context.Context, req *sdk.SendRequest) (*sdk.SendResponse, error) {
-	results := make([]sdk.SendResult, len(req.Messages))
 	cfg, check := decodeConfig(req.Config)
 	if check.Diagnostics.HasErrors() {
-		err := fmt.Errorf("channel %q is misconfigured: %s", req.Channel, check.Diagnostics[0].Summary)
-		for i := range results {
-			results[i] = sdk.Fail(err)
-		}
-		return &sdk.SendResponse{Results: results}, nil
+		return sdk.FailAll(len(req.Messages), fmt.Errorf("channel %q is misconfigured: %s", req.Channel, check.Diagnostics[0].Summary)), nil
 	}
 	target, err := url.Parse(cfg.WebhookURL)
 	if err != nil { // Validate parsed it already
 		return nil, fmt.Errorf("parsing webhook_url: %w", err)
 	}
-	client := s.client(cfg.AllowPrivateNetworks)
+	client := s.clients.Get(cfg.AllowPrivateNetworks)
 
-	var (
-		wg       sync.WaitGroup
-		sem      = make(chan struct{}, s.concurrency)
-		backOffM sync.Mutex
-		backOff  *sdk.SendResult // Slack's answer that stops the batch
-	)
-	for i := range req.Messages {
-		select {
-		case sem <- struct{}{}:
-		case <-ctx.Done():
-		}
-		if err := ctx.Err(); err != nil {
-			// Not attempted: the host will hand these back.
-			for j := i; j < len(results); j++ {
-				results[j] = sdk.Retry(fmt.Errorf("not sent: %w", err), 0)
-			}
-			break
-		}
-		backOffM.Lock()
-		stop := backOff
-		backOffM.Unlock()
-		if stop != nil {
-			<-sem
-			for j := i; j < len(results); j++ {
-				results[j] = sdk.Retry(fmt.Errorf("not sent: an earlier message of the batch was refused (%s)", stop.Error), stop.RetryAfter)
-			}
-			break
-		}
-		wg.Go(func() {
-			defer func() { <-sem }()
-			res, answered := s.send(ctx, client, cfg, target, &req.Messages[i])
-			results[i] = res
-			if answered && res.Status == sdk.StatusRetryable {
-				backOffM.Lock()
-				if backOff == nil {
-					backOff = &res
-				}
-				backOffM.Unlock()
-			}
-		})
-	}
-	wg.Wait()
+	results := httpchannel.SendAll(ctx, req.Messages, s.concurrency, func(ctx context.Context, m *sdk.Message) (sdk.SendResult, bool) {
+		res, answered := s.send(ctx, client, cfg, target, m)
+		return res, answered && res.Status == sdk.StatusRetryable
+	})
 	return &sdk.SendResponse{Results: results}, nil
-}
-
-// client returns the shared HTTP client for a network policy.
-func (s *Slack) client(allowPrivate bool) *http.Client {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if c, ok := s.clients[allowPrivate]; ok {
-		return c
-	}
-	c := httpchannel.NewClient(httpchannel.Options{AllowPrivateNetworks: allowPrivate, MaxIdleConnsPerHost: maxIdlePerHost})
-	if t, ok := c.Transport.(*http.Transport); ok && s.transport != nil {
-		s.transport(t)
-	}
-	s.clients[allowPrivate] = c
-	return c
 }
 
 // send delivers one message. answered reports whether Slack (or whatever

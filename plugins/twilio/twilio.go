@@ -8,7 +8,6 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
-	"sync"
 	"time"
 	"unicode/utf16"
 
@@ -87,10 +86,9 @@ type Twilio struct {
 	now         func() time.Time
 	concurrency int
 
-	mu sync.Mutex
 	// clients are shared by every channel block with the same network
 	// policy, so connections are reused across batches.
-	clients map[bool]*http.Client
+	clients *httpchannel.Clients
 }
 
 var _ sdk.Channel = (*Twilio)(nil)
@@ -100,7 +98,7 @@ func New(log hclog.Logger) sdk.Channel { return NewTwilio(log) }
 
 // NewTwilio builds the channel with options.
 func NewTwilio(log hclog.Logger, opts ...Option) *Twilio {
-	t := &Twilio{log: log, now: time.Now, concurrency: defaultConcurrency, clients: map[bool]*http.Client{}}
+	t := &Twilio{log: log, now: time.Now, concurrency: defaultConcurrency, clients: &httpchannel.Clients{Options: httpchannel.Options{MaxIdleConnsPerHost: maxIdlePerHost}}}
 	for _, o := range opts {
 		o(t)
 	}
@@ -126,50 +124,16 @@ func (t *Twilio) ValidateConfig(_ context.Context, req *sdk.ValidateConfigReques
 // Send creates one Twilio Message per message, a few at a time, and
 // classifies each outcome.
 func (t *Twilio) Send(ctx context.Context, req *sdk.SendRequest) (*sdk.SendResponse, error) {
-	results := make([]sdk.SendResult, len(req.Messages))
 	cfg, check := decodeConfig(req.Config)
 	if check.Diagnostics.HasErrors() {
-		err := fmt.Errorf("channel %q is misconfigured: %s", req.Channel, check.Diagnostics[0].Summary)
-		for i := range results {
-			results[i] = sdk.Fail(err)
-		}
-		return &sdk.SendResponse{Results: results}, nil
+		return sdk.FailAll(len(req.Messages), fmt.Errorf("channel %q is misconfigured: %s", req.Channel, check.Diagnostics[0].Summary)), nil
 	}
-	client := t.client(cfg.AllowPrivateNetworks)
+	client := t.clients.Get(cfg.AllowPrivateNetworks)
 
-	sem := make(chan struct{}, t.concurrency)
-	var wg sync.WaitGroup
-	for i := range req.Messages {
-		select {
-		case sem <- struct{}{}:
-		case <-ctx.Done():
-		}
-		if err := ctx.Err(); err != nil {
-			// Not attempted: the host will hand these back.
-			for j := i; j < len(results); j++ {
-				results[j] = sdk.Retry(fmt.Errorf("not sent: %w", err), 0)
-			}
-			break
-		}
-		wg.Go(func() {
-			defer func() { <-sem }()
-			results[i] = t.send(ctx, client, cfg, &req.Messages[i])
-		})
-	}
-	wg.Wait()
+	results := httpchannel.SendAll(ctx, req.Messages, t.concurrency, func(ctx context.Context, m *sdk.Message) (sdk.SendResult, bool) {
+		return t.send(ctx, client, cfg, m), false
+	})
 	return &sdk.SendResponse{Results: results}, nil
-}
-
-// client returns the shared HTTP client for a network policy.
-func (t *Twilio) client(allowPrivate bool) *http.Client {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	if c, ok := t.clients[allowPrivate]; ok {
-		return c
-	}
-	c := httpchannel.NewClient(httpchannel.Options{AllowPrivateNetworks: allowPrivate, MaxIdleConnsPerHost: maxIdlePerHost})
-	t.clients[allowPrivate] = c
-	return c
 }
 
 // send delivers one message.

@@ -13,7 +13,6 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
@@ -223,10 +222,9 @@ type Webhook struct {
 	now         func() time.Time
 	concurrency int
 
-	mu sync.Mutex
 	// clients are shared by every channel block with the same network
 	// policy, so connections are reused across batches.
-	clients map[bool]*http.Client
+	clients *httpchannel.Clients
 }
 
 var _ sdk.Channel = (*Webhook)(nil)
@@ -236,7 +234,7 @@ func New(log hclog.Logger) sdk.Channel { return NewWebhook(log) }
 
 // NewWebhook builds the channel with options.
 func NewWebhook(log hclog.Logger, opts ...Option) *Webhook {
-	w := &Webhook{log: log, now: time.Now, concurrency: defaultConcurrency, clients: map[bool]*http.Client{}}
+	w := &Webhook{log: log, now: time.Now, concurrency: defaultConcurrency, clients: &httpchannel.Clients{Options: httpchannel.Options{MaxIdleConnsPerHost: maxIdlePerHost}}}
 	for _, o := range opts {
 		o(w)
 	}
@@ -261,50 +259,16 @@ func (w *Webhook) ValidateConfig(_ context.Context, req *sdk.ValidateConfigReque
 
 // Send POSTs every message, a few at a time, and classifies each outcome.
 func (w *Webhook) Send(ctx context.Context, req *sdk.SendRequest) (*sdk.SendResponse, error) {
-	results := make([]sdk.SendResult, len(req.Messages))
 	cfg, check := decodeConfig(req.Config)
 	if check.Diagnostics.HasErrors() {
-		err := fmt.Errorf("channel %q is misconfigured: %s", req.Channel, check.Diagnostics[0].Summary)
-		for i := range results {
-			results[i] = sdk.Fail(err)
-		}
-		return &sdk.SendResponse{Results: results}, nil
+		return sdk.FailAll(len(req.Messages), fmt.Errorf("channel %q is misconfigured: %s", req.Channel, check.Diagnostics[0].Summary)), nil
 	}
-	client := w.client(cfg.AllowPrivateNetworks)
+	client := w.clients.Get(cfg.AllowPrivateNetworks)
 
-	sem := make(chan struct{}, w.concurrency)
-	var wg sync.WaitGroup
-	for i := range req.Messages {
-		select {
-		case sem <- struct{}{}:
-		case <-ctx.Done():
-		}
-		if err := ctx.Err(); err != nil {
-			// Not attempted: the host will hand these back.
-			for j := i; j < len(results); j++ {
-				results[j] = sdk.Retry(fmt.Errorf("not sent: %w", err), 0)
-			}
-			break
-		}
-		wg.Go(func() {
-			defer func() { <-sem }()
-			results[i] = w.send(ctx, client, cfg, &req.Messages[i])
-		})
-	}
-	wg.Wait()
+	results := httpchannel.SendAll(ctx, req.Messages, w.concurrency, func(ctx context.Context, m *sdk.Message) (sdk.SendResult, bool) {
+		return w.send(ctx, client, cfg, m), false
+	})
 	return &sdk.SendResponse{Results: results}, nil
-}
-
-// client returns the shared HTTP client for a network policy.
-func (w *Webhook) client(allowPrivate bool) *http.Client {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	if c, ok := w.clients[allowPrivate]; ok {
-		return c
-	}
-	c := httpchannel.NewClient(httpchannel.Options{AllowPrivateNetworks: allowPrivate, MaxIdleConnsPerHost: maxIdlePerHost})
-	w.clients[allowPrivate] = c
-	return c
 }
 
 // send delivers one message.

@@ -1,6 +1,8 @@
 package httpchannel
 
 import (
+	"context"
+	"errors"
 	"net/http"
 	"net/netip"
 	"strings"
@@ -122,5 +124,49 @@ func TestDoKeepsTheURLOutOfErrors(t *testing.T) {
 	res, _ = Do(t.Context(), blocked, req, time.Second, fixedNow)
 	if res.Status != sdk.StatusPermanent || strings.Contains(res.Error, "s3cr3t") || !strings.Contains(res.Error, "loopback") {
 		t.Errorf("blocked result = %+v", res)
+	}
+}
+
+func TestSendAll(t *testing.T) {
+	t.Parallel()
+	msgs := make([]sdk.Message, 6)
+	for i := range msgs {
+		msgs[i].ID = string(rune('a' + i))
+	}
+	// Results keep the batch's order.
+	res := SendAll(t.Context(), msgs, 3, func(_ context.Context, m *sdk.Message) (sdk.SendResult, bool) {
+		return sdk.Sent("p-" + m.ID), false
+	})
+	for i, r := range res {
+		if r.ProviderID != "p-"+msgs[i].ID {
+			t.Fatalf("result %d = %+v", i, r)
+		}
+	}
+	// A provider asking to slow down stops the messages not yet started.
+	res = SendAll(t.Context(), msgs, 1, func(_ context.Context, m *sdk.Message) (sdk.SendResult, bool) {
+		if m.ID == "b" {
+			return sdk.Retry(errors.New("429"), 7*time.Second), true
+		}
+		return sdk.Sent(""), false
+	})
+	if res[0].Status != sdk.StatusOK || res[1].RetryAfter != 7*time.Second {
+		t.Fatalf("first results = %+v", res[:2])
+	}
+	for _, r := range res[2:] {
+		if r.Status != sdk.StatusRetryable || r.RetryAfter != 7*time.Second || !strings.Contains(r.Error, "not sent") {
+			t.Fatalf("after the stop: %+v", r)
+		}
+	}
+	// A cancelled batch sends nothing more.
+	ctx, cancel := context.WithCancel(t.Context())
+	cancel()
+	res = SendAll(ctx, msgs, 2, func(context.Context, *sdk.Message) (sdk.SendResult, bool) {
+		t.Error("sent after cancellation")
+		return sdk.Sent(""), false
+	})
+	for _, r := range res {
+		if r.Status != sdk.StatusRetryable {
+			t.Fatalf("cancelled: %+v", r)
+		}
 	}
 }
