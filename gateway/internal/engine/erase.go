@@ -45,8 +45,8 @@ func Erase(ctx context.Context, lg *eventlog.Log, customerKey string, now time.T
 	return res.EventIDs[0], nil
 }
 
-// erase applies an erase event: the record goes, with its timers and the
-// customer's waiting messages.
+// erase applies an erase event: the record goes, with its timers, the
+// customer's waiting messages and their dead-lettered ones.
 func (e *Engine) erase(ctx context.Context, w *work, c *customerRecord, out *outcome) error {
 	partition := e.log.Partition(w.key)
 	for rule, ts := range c.Timers {
@@ -61,8 +61,16 @@ func (e *Engine) erase(ctx context.Context, w *work, c *customerRecord, out *out
 	if err != nil {
 		return fmt.Errorf("reading the outbox to erase %s: %w", w.key, err)
 	}
+	// Dead-lettered messages hold the customer's data too: they go as
+	// well (the queue is small, and erasures are rare).
+	rctx, cancel = context.WithTimeout(ctx, e.opTimeout)
+	dead, err := e.store.Client().Get(rctx, e.store.Key("dlq")+"/", clientv3.WithPrefix())
+	cancel()
+	if err != nil {
+		return fmt.Errorf("reading the dead-letter queue to erase %s: %w", w.key, err)
+	}
 	dropped := 0
-	for _, kv := range resp.Kvs {
+	for _, kv := range append(resp.Kvs, dead.Kvs...) {
 		var m struct {
 			Customer string `json:"customer"`
 		}

@@ -318,6 +318,13 @@ func TestEraseRemovesRecordTimersAndPendingMessages(t *testing.T) {
 	f.send(t, "p1", "ping", nil)  // a message waiting in the outbox
 	f.send(t, "s1", "start", nil) // a timer
 	f.drain(t, e)
+	// Dead letters: one of the customer's, one of someone else's.
+	for id, cust := range map[string]string{"msg_mine": "id:c1", "msg_other": "id:c2"} {
+		b, _ := json.Marshal(outbox.DeadLetter{Entry: outbox.Entry{Message: sdk.Message{ID: id}, Channel: "email", Customer: cust}, Reason: "400"})
+		if _, err := f.st.Client().Put(t.Context(), f.st.Key("dlq", id), string(b)); err != nil {
+			t.Fatal(err)
+		}
+	}
 	if f.count(t, "outbox") != 1 || f.count(t, "timers") != 1 || f.count(t, "customers") != 1 {
 		t.Fatalf("before: %d messages, %d timers, %d customers", f.count(t, "outbox"), f.count(t, "timers"), f.count(t, "customers"))
 	}
@@ -325,8 +332,9 @@ func TestEraseRemovesRecordTimersAndPendingMessages(t *testing.T) {
 		t.Fatal(err)
 	}
 	f.drain(t, e)
-	if f.count(t, "outbox") != 0 || f.count(t, "timers") != 0 || f.count(t, "customers") != 0 {
-		t.Fatalf("after: %d messages, %d timers, %d customers", f.count(t, "outbox"), f.count(t, "timers"), f.count(t, "customers"))
+	if f.count(t, "outbox") != 0 || f.count(t, "timers") != 0 || f.count(t, "customers") != 0 || f.count(t, "dlq") != 1 {
+		t.Fatalf("after: %d messages, %d timers, %d customers, %d dead letters (want the other customer's)",
+			f.count(t, "outbox"), f.count(t, "timers"), f.count(t, "customers"), f.count(t, "dlq"))
 	}
 	f.clock.Add(2 * time.Hour)
 	f.drain(t, e)
