@@ -93,9 +93,10 @@ type Worker struct {
 	policy     Policy
 	channels   map[string]Channel
 	inflight   sync.WaitGroup
-	links      *tracking.Links // nil: no tracking
-	records    *eventlog.Log   // nil: no delivery records
-	defaultLoc *time.Location  // for customers without a timezone
+	links      *tracking.Links                 // nil: no tracking
+	records    *eventlog.Log                   // nil: no delivery records
+	released   func(channel string, shard int) // test hook: a send has ended
+	defaultLoc *time.Location                  // for customers without a timezone
 }
 
 // Option configures a Worker.
@@ -331,6 +332,19 @@ type pending struct {
 // limit frees up or a circuit breaker's cooldown ends (zero if never). A
 // send that finishes wakes the shard too.
 func (w *Worker) pass(ctx context.Context, sh *shard) (time.Time, error) {
+	// A channel with a send of this shard in flight is left alone: what
+	// is read now may be settled by that send before this pass could
+	// start another, which would then send it twice. The send's end wakes
+	// the shard. When every channel is busy there is nothing to read for.
+	idle := make(map[string]bool, len(w.lanes))
+	for name, ln := range w.lanes {
+		if ln.idle(sh.id) {
+			idle[name] = true
+		}
+	}
+	if len(idle) == 0 && len(w.lanes) > 0 {
+		return time.Time{}, nil
+	}
 	rctx, cancel := context.WithTimeout(ctx, w.opTimeout)
 	resp, err := w.store.Client().Get(rctx, sh.start, clientv3.WithRange(sh.end), clientv3.WithLimit(passLimit))
 	cancel()
@@ -374,6 +388,9 @@ func (w *Worker) pass(ctx context.Context, sh *shard) (time.Time, error) {
 			}
 			continue
 		}
+		if !idle[name] {
+			continue
+		}
 		if closed, until := ln.closedFor(now); closed {
 			next = earliest(next, until)
 			continue
@@ -384,16 +401,15 @@ func (w *Worker) pass(ctx context.Context, sh *shard) (time.Time, error) {
 		ln.setShare(now, share)
 		n, later := ln.take(now, len(ps))
 		next = earliest(next, later)
-		if n == 0 || !ln.acquire(sh.id) {
-			// Rate-limited, or a send of this shard is in flight (its end
-			// wakes the shard).
-			continue
+		if n == 0 {
+			continue // rate-limited
 		}
+		ln.acquire(sh.id)
 		done, err := ln.breaker.Allow()
 		if err != nil {
 			// Another shard's probe is in flight, or the breaker just
 			// opened: look again shortly.
-			ln.release(sh.id)
+			w.release(ln, sh.id)
 			next = earliest(next, now.Add(min(time.Second, ln.cooldown)))
 			continue
 		}
@@ -401,7 +417,7 @@ func (w *Worker) pass(ctx context.Context, sh *shard) (time.Time, error) {
 		go func() {
 			defer w.inflight.Done()
 			defer wakeShard(sh)
-			defer ln.release(sh.id)
+			defer w.release(ln, sh.id)
 			for i := 0; i < n; i += w.batch {
 				if err := w.sendBatch(ctx, ln, ps[i:min(i+w.batch, n)]); err != nil {
 					// The provider failed a whole batch: leave the rest of
@@ -414,6 +430,14 @@ func (w *Worker) pass(ctx context.Context, sh *shard) (time.Time, error) {
 		}()
 	}
 	return next, nil
+}
+
+// release ends a shard's send through a lane.
+func (w *Worker) release(ln *lane, shard int) {
+	ln.release(shard)
+	if w.released != nil {
+		w.released(ln.Name, shard)
+	}
 }
 
 // share is the node's share of the cluster's partitions, and so of every

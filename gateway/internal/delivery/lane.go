@@ -134,15 +134,19 @@ func (l *lane) closedFor(now time.Time) (bool, time.Time) {
 // should go, to see whether the provider is back.
 func (l *lane) probing() bool { return l.breaker.State() == gobreaker.StateHalfOpen }
 
-// acquire marks a send of shard in flight.
-func (l *lane) acquire(shard int) bool {
+// idle reports whether the lane has no send of shard in flight.
+func (l *lane) idle(shard int) bool {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if l.busy[shard] > 0 {
-		return false
-	}
+	return l.busy[shard] == 0
+}
+
+// acquire marks a send of shard in flight. Only the shard's own pass
+// acquires for it, after seeing the lane idle.
+func (l *lane) acquire(shard int) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
 	l.busy[shard]++
-	return true
 }
 
 func (l *lane) release(shard int) {
