@@ -91,7 +91,6 @@ type Worker struct {
 	partitions int
 	prefix     string // <store prefix>outbox/
 	policy     Policy
-	channels   map[string]Channel
 	inflight   sync.WaitGroup
 	links      *tracking.Links                 // nil: no tracking
 	records    *eventlog.Log                   // nil: no delivery records
@@ -161,7 +160,7 @@ var DefaultPolicy = Policy{MaxAttempts: 10, MaxAge: 24 * time.Hour, BaseDelay: t
 // New returns a worker for the given channels and templates.
 func New(st *store.Store, channels map[string]Channel, templates map[string]*render.Template, logger hclog.Logger, opts ...Option) *Worker {
 	w := &Worker{
-		store: st, channels: channels, templates: templates, logger: logger, now: time.Now,
+		store: st, templates: templates, logger: logger, now: time.Now,
 		policy: DefaultPolicy, batch: 50, opTimeout: 10 * time.Second, idleWait: 5 * time.Second,
 		shards: 1, prefix: st.Key("outbox") + "/",
 	}

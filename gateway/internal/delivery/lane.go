@@ -118,16 +118,13 @@ func (l *lane) take(now time.Time, n int) (int, time.Time) {
 // closedFor reports whether the breaker keeps the channel shut, and until
 // when (on the worker's clock, given its now).
 func (l *lane) closedFor(now time.Time) (bool, time.Time) {
-	switch l.breaker.State() {
-	case gobreaker.StateOpen:
-		l.mu.Lock()
-		left := time.Until(l.openedAt.Add(l.cooldown))
-		l.mu.Unlock()
-		return true, now.Add(max(left, 10*time.Millisecond))
-	case gobreaker.StateHalfOpen:
+	if l.breaker.State() != gobreaker.StateOpen {
 		return false, time.Time{}
 	}
-	return false, time.Time{}
+	l.mu.Lock()
+	left := time.Until(l.openedAt.Add(l.cooldown))
+	l.mu.Unlock()
+	return true, now.Add(max(left, 10*time.Millisecond))
 }
 
 // probing reports whether the breaker is half-open: only one message
