@@ -32,6 +32,9 @@ const (
 	// MaxTraits bounds the traits kept; an event that would add more is
 	// applied for the traits already known only.
 	MaxTraits = 200
+	// MaxEvents is how many of the customer's recent events the record
+	// lists (newest kept), for the admin API.
+	MaxEvents = 20
 )
 
 // Record is everything the gateway keeps about a customer outside rule
@@ -50,6 +53,18 @@ type Record struct {
 	Fired []string `json:"fired,omitempty"`
 	// Trace is the bounded decision trace, oldest first.
 	Trace []Decision `json:"trace,omitempty"`
+	// Events are the customer's most recent events, oldest first: a
+	// reference to each, not its payload (the raw archive keeps those).
+	Events []EventRef `json:"events,omitempty"`
+}
+
+// EventRef identifies one event the customer's record took in.
+type EventRef struct {
+	ID         string    `json:"id"`
+	Type       string    `json:"type"`
+	Source     string    `json:"source"`
+	OccurredAt time.Time `json:"occurred_at,omitzero"`
+	ReceivedAt time.Time `json:"received_at,omitzero"`
 }
 
 // Suppression says why a channel kind is closed for the customer.
@@ -141,6 +156,8 @@ func appendBounded[T any](s []T, v T, limit int) []T {
 // and their value) and consent or suppression changes. now is the host's
 // clock, which bounds times in the future.
 func (r *Record) Apply(ev *sdk.Event, now time.Time) {
+	r.Events = appendBounded(r.Events, EventRef{ID: ev.ID, Type: ev.Type, Source: ev.Source,
+		OccurredAt: ev.OccurredAt, ReceivedAt: ev.ReceivedAt}, MaxEvents)
 	p := &r.Profile
 	p.Customer = p.Customer.Merge(ev.Customer)
 	for k, v := range ev.Traits {

@@ -137,3 +137,21 @@ func TestSendsOlderThanTheHorizonAreForgotten(t *testing.T) {
 		t.Fatalf("without caps: sends %+v, fired %v", none.Sends, none.Fired)
 	}
 }
+
+func TestRecentEventsBoundedAndMerged(t *testing.T) {
+	t0 := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+	var a, b Record
+	for i := range MaxEvents + 5 {
+		a.Apply(&sdk.Event{ID: fmt.Sprintf("a%02d", i), Type: "page.viewed", Source: "app",
+			ReceivedAt: t0.Add(time.Duration(i) * time.Minute)}, t0)
+	}
+	if len(a.Events) != MaxEvents || a.Events[0].ID != "a05" || a.Events[MaxEvents-1].ID != "a24" {
+		t.Fatalf("events = %d, first %s, last %s; want the newest %d", len(a.Events), a.Events[0].ID, a.Events[len(a.Events)-1].ID, MaxEvents)
+	}
+	b.Apply(&sdk.Event{ID: "b1", Type: "order.placed", Source: "shop", ReceivedAt: t0.Add(time.Hour)}, t0)
+	a.Absorb(b)
+	last := a.Events[len(a.Events)-1]
+	if len(a.Events) != MaxEvents || last.ID != "b1" || last.Source != "shop" || last.Type != "order.placed" {
+		t.Fatalf("after merge: %d events, last %+v", len(a.Events), last)
+	}
+}

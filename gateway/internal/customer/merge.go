@@ -53,6 +53,7 @@ func (r *Record) Absorb(o Record) {
 	}
 	r.Sends = mergeByTime(r.Sends, o.Sends, func(s Send) time.Time { return s.At }, MaxSends)
 	r.Trace = mergeByTime(r.Trace, o.Trace, func(d Decision) time.Time { return d.At }, MaxTrace)
+	r.Events = mergeByTime(r.Events, o.Events, func(e EventRef) time.Time { return e.ReceivedAt }, MaxEvents)
 	for _, id := range o.Fired {
 		if !slices.Contains(r.Fired, id) {
 			r.Fired = appendBounded(r.Fired, id, MaxFired)
