@@ -176,22 +176,30 @@ trigger "cart" {
 // runGateway runs app.Run on hcl until the test ends.
 func runGateway(t *testing.T, pluginDir string, clientPort int, hcl string, opts ...delivery.Option) *gateway {
 	t.Helper()
+	return runGatewayWith(t, pluginDir, fmt.Sprintf("http://127.0.0.1:%d", clientPort), hcl,
+		func(o *app.Options) { o.DeliveryOptions = opts })
+}
+
+// runGatewayWith is runGateway with the options set by tune.
+func runGatewayWith(t *testing.T, pluginDir, etcdURL, hcl string, tune func(*app.Options)) *gateway {
+	t.Helper()
 	cfg, diags := config.LoadFiles(map[string][]byte{"gateway.hcl": []byte(hcl)}, t.TempDir())
 	if diags.HasErrors() {
 		t.Fatalf("config: %s", diags.Error())
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	addr, adminAddr := make(chan net.Addr, 1), make(chan net.Addr, 1)
-	g := &gateway{pluginDir: pluginDir, etcdURL: fmt.Sprintf("http://127.0.0.1:%d", clientPort), done: make(chan error, 1)}
-	go func() {
-		g.done <- app.Run(ctx, cfg, app.Options{
-			Logger:            hclog.New(&hclog.LoggerOptions{Name: "gw", Level: hclog.Info, Output: testWriter{t}}),
-			Ready:             func(a net.Addr) { addr <- a },
-			AdminReady:        func(a net.Addr) { adminAddr <- a },
-			PluginHostOptions: []pluginhost.Option{pluginhost.WithRestartBackoff(20*time.Millisecond, 200*time.Millisecond)},
-			DeliveryOptions:   opts,
-		})
-	}()
+	g := &gateway{pluginDir: pluginDir, etcdURL: etcdURL, done: make(chan error, 1)}
+	opts := app.Options{
+		Logger:            hclog.New(&hclog.LoggerOptions{Name: "gw", Level: hclog.Info, Output: testWriter{t}}),
+		Ready:             func(a net.Addr) { addr <- a },
+		AdminReady:        func(a net.Addr) { adminAddr <- a },
+		PluginHostOptions: []pluginhost.Option{pluginhost.WithRestartBackoff(20*time.Millisecond, 200*time.Millisecond)},
+	}
+	if tune != nil {
+		tune(&opts)
+	}
+	go func() { g.done <- app.Run(ctx, cfg, opts) }()
 	t.Cleanup(func() {
 		cancel()
 		if err := <-g.done; err != nil {

@@ -58,6 +58,27 @@ func (p *Plan) DeliveryOptions() []delivery.Option {
 	return opts
 }
 
+// DeliverySetup is what the plan gives a running delivery worker.
+func (p *Plan) DeliverySetup() delivery.Setup {
+	s := delivery.Setup{Channels: p.Channels, Templates: p.Templates, DefaultLocation: p.Policy.DefaultTimezone}
+	if p.Tracking != nil {
+		s.Links = p.Tracking.Links
+	}
+	return s
+}
+
+// Ruleset is what the plan gives a running engine.
+func (p *Plan) Ruleset() engine.Ruleset {
+	return engine.Ruleset{Rules: p.Rules, Policy: p.Policy, ChannelKinds: p.ChannelKinds, TimerLateness: p.TimerLateness}
+}
+
+// emptyPlan is what a cluster node serves before any configuration has
+// been applied: nothing.
+func emptyPlan() *Plan {
+	return &Plan{Channels: map[string]delivery.Channel{}, Templates: map[string]*render.Template{},
+		Policy: &policy.Global{DefaultTimezone: time.UTC}, ChannelKinds: map[string]string{}}
+}
+
 // EngineOptions are the engine settings the plan carries, for Run and for
 // the simulator.
 func (p *Plan) EngineOptions() []engine.Option {
@@ -86,7 +107,7 @@ func Prepare(ctx context.Context, cfg *config.Config, host *pluginhost.Host) (*P
 		adapter, d := kinds.Build(source.Spec{
 			Name: s.Name, Kind: s.Kind, Secrets: s.Secrets, ReplayWindow: s.ReplayWindow,
 			Body: s.Body, DefRange: s.DeclRange,
-			EvalContext: config.EvalContext(cfg.BaseDir),
+			EvalContext: cfg.EvalContext(),
 		})
 		diags = append(diags, d...)
 		if !d.HasErrors() {
@@ -124,7 +145,7 @@ func Prepare(ctx context.Context, cfg *config.Config, host *pluginhost.Host) (*P
 			diags = append(diags, pluginDiag(c.Plugin, err, c.PluginRange))
 			continue
 		}
-		raw, d := pluginConfig(ctx, handle, c.Config, cfg.BaseDir, c.ConfigRange, c.PluginRange, events)
+		raw, d := pluginConfig(ctx, handle, c.Config, cfg.EvalContext(), c.ConfigRange, c.PluginRange, events)
 		diags = append(diags, d...)
 		if !d.HasErrors() {
 			plan.Channels[c.Name] = deliveryChannel(c, handle, raw)
@@ -137,7 +158,7 @@ func Prepare(ctx context.Context, cfg *config.Config, host *pluginhost.Host) (*P
 			diags = append(diags, pluginDiag(t.Plugin, err, t.PluginRange))
 			continue
 		}
-		raw, d := pluginConfig(ctx, handle, t.Config, cfg.BaseDir, t.ConfigRange, t.PluginRange, events)
+		raw, d := pluginConfig(ctx, handle, t.Config, cfg.EvalContext(), t.ConfigRange, t.PluginRange, events)
 		diags = append(diags, d...)
 		if d.HasErrors() {
 			continue
@@ -201,12 +222,12 @@ func globalPolicy(p *config.Policy) *policy.Global {
 
 // pluginConfig decodes a config block against the plugin's schema and has
 // the plugin validate the result.
-func pluginConfig(ctx context.Context, p sdk.Describer, body hcl.Body, baseDir string, blockRange, pluginRange hcl.Range, events *config.EventCatalog) (sdk.RawConfig, hcl.Diagnostics) {
+func pluginConfig(ctx context.Context, p sdk.Describer, body hcl.Body, evalCtx *hcl.EvalContext, blockRange, pluginRange hcl.Range, events *config.EventCatalog) (sdk.RawConfig, hcl.Diagnostics) {
 	desc, err := p.Describe(ctx)
 	if err != nil {
 		return nil, hcl.Diagnostics{pluginDiag("", err, pluginRange)}
 	}
-	raw, diags := config.DecodePluginConfig(body, desc.Schema, config.EvalContext(baseDir), events)
+	raw, diags := config.DecodePluginConfig(body, desc.Schema, evalCtx, events)
 	if diags.HasErrors() {
 		return nil, diags
 	}

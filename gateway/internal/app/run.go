@@ -16,6 +16,7 @@ import (
 	"github.com/triggergate/triggergate/gateway/internal/backlog"
 	"github.com/triggergate/triggergate/gateway/internal/cluster"
 	"github.com/triggergate/triggergate/gateway/internal/config"
+	"github.com/triggergate/triggergate/gateway/internal/configstore"
 	"github.com/triggergate/triggergate/gateway/internal/delivery"
 	"github.com/triggergate/triggergate/gateway/internal/engine"
 	"github.com/triggergate/triggergate/gateway/internal/eventlog"
@@ -51,27 +52,51 @@ type Options struct {
 	PluginHostOptions []pluginhost.Option
 	// DeliveryOptions are added to the delivery worker's options.
 	DeliveryOptions []delivery.Option
+	// OnSwitch, when set, is called each time the node has switched to a
+	// configuration version applied while it runs.
+	OnSwitch func(version int64)
 }
 
 // Run starts a gateway for cfg and serves until ctx is done, then shuts
 // down in order: stop taking webhooks (draining requests in flight), stop
 // the engine and delivery workers, stop plugins, close etcd.
+//
+// With embedded etcd (one node), cfg is the whole configuration: Run
+// prepares it before starting anything, then stores it in etcd as a new
+// version if it differs from the current one. In cluster mode cfg holds
+// only the node's settings and the rest comes from etcd. Either way the
+// node then watches etcd and switches to each version applied, once it
+// has prepared it.
 func Run(ctx context.Context, cfg *config.Config, opts Options) error {
 	logger := opts.Logger
 	if logger == nil {
 		logger = hclog.New(&hclog.LoggerOptions{Name: "triggergate", Level: hclog.LevelFromString(cfg.Gateway.LogLevel)})
 	}
-	hostOpts := append([]pluginhost.Option{pluginhost.WithDir(cfg.Gateway.PluginDir)}, opts.PluginHostOptions...)
-	host := pluginhost.New(logger.Named("plugin"), hostOpts...)
-	defer host.Close()
-
-	plan, diags := Prepare(ctx, cfg, host)
-	if diags.HasErrors() {
-		return &DiagnosticsError{Diags: diags}
+	clusterMode := !cfg.Store.Embedded
+	var local *version
+	if clusterMode {
+		if diags := clusterFileError(cfg); diags.HasErrors() {
+			return &DiagnosticsError{Diags: diags}
+		}
+	} else {
+		v, diags := prepareVersion(ctx, cfg, opts.PluginHostOptions, logger)
+		if diags.HasErrors() {
+			return &DiagnosticsError{Diags: diags}
+		}
+		for _, d := range diags {
+			logger.Warn("configuration warning", "summary", d.Summary, "detail", d.Detail, "at", rangeString(d.Subject))
+		}
+		local = v
 	}
-	for _, d := range diags {
-		logger.Warn("configuration warning", "summary", d.Summary, "detail", d.Detail, "at", rangeString(d.Subject))
-	}
+	// Whatever version is served last is closed last.
+	var sw *switcher
+	defer func() {
+		if sw != nil && sw.serving() != nil {
+			sw.serving().close()
+		} else if local != nil {
+			local.close()
+		}
+	}()
 
 	st, err := store.Open(ctx, store.Config{
 		Embedded: cfg.Store.Embedded, DataDir: cfg.Gateway.DataDir,
@@ -86,6 +111,18 @@ func Run(ctx context.Context, cfg *config.Config, opts Options) error {
 			logger.Error("closing the store", "error", err)
 		}
 	}()
+	configs := configstore.New(st)
+	if local != nil {
+		sv, changed, err := configs.Apply(ctx, configstore.ApplyRequest{Files: cfg.VersionFiles(), Author: author("serve"),
+			Message: "applied by serve -config at start-up"})
+		if err != nil {
+			return fmt.Errorf("storing the configuration in etcd: %w", err)
+		}
+		local.id, local.digest = sv.ID, sv.Digest
+		if changed {
+			logger.Info("configuration stored as a new version", "version", sv.ID, "digest", sv.Digest)
+		}
+	}
 
 	node, err := cluster.Join(ctx, st, cluster.Config{
 		NodeID: cfg.Gateway.NodeID, Address: cfg.Gateway.Listen, LeaseTTL: cfg.Gateway.LeaseTTL,
@@ -97,17 +134,43 @@ func Run(ctx context.Context, cfg *config.Config, opts Options) error {
 	defer func() { _ = node.Close() }()
 	elog := eventlog.New(st, logger.Named("eventlog"), eventlog.WithPartitions(node.Partitions()))
 	monitor := backlog.New(st, elog, logger.Named("backlog"), backlog.WithLimit(cfg.Gateway.MaxBacklog))
-	ingestOpts := []ingest.Option{
-		ingest.WithReadiness(func(ctx context.Context) error { return ready(ctx, st, host) }),
-		ingest.WithAdmission(monitor.Check),
-		ingest.WithMaxInFlight(maxInFlight),
+
+	sw = &switcher{node: cfg, nodeID: node.ID(), configs: configs, hostOpts: opts.PluginHostOptions,
+		logger: logger.Named("config"), onSwitch: opts.OnSwitch}
+	sw.buildFront = func(plan *Plan) http.Handler {
+		ingestOpts := []ingest.Option{
+			ingest.WithReadiness(func(ctx context.Context) error { return sw.ready(ctx, st) }),
+			ingest.WithAdmission(monitor.Check),
+			ingest.WithMaxInFlight(maxInFlight),
+		}
+		if t := plan.Tracking; t != nil {
+			th := tracking.NewHandler(t.Signer, trackingRecorder{elog}, logger.Named("tracking"),
+				tracking.WithSenderName(t.SenderName), tracking.WithMaxAge(t.LinkMaxAge))
+			ingestOpts = append(ingestOpts, ingest.WithRoutes(th.Register))
+		}
+		return ingest.New(plan.Sources, elog, logger.Named("ingest"), ingestOpts...)
 	}
-	if t := plan.Tracking; t != nil {
-		th := tracking.NewHandler(t.Signer, trackingRecorder{elog}, logger.Named("tracking"),
-			tracking.WithSenderName(t.SenderName), tracking.WithMaxAge(t.LinkMaxAge))
-		ingestOpts = append(ingestOpts, ingest.WithRoutes(th.Register))
+	if clusterMode {
+		// Serve the current version from the start, if there is one that
+		// prepares; the watch handles every later one.
+		if id, _, err := configs.CurrentID(ctx); err == nil {
+			v, err := sw.load(ctx, id)
+			if err != nil {
+				sw.lastRefused = id
+				logger.Error("the current configuration version does not validate on this node; serving nothing until a version that does is applied", "version", id, "error", err)
+				sw.record(ctx, err, id)
+			}
+			local = v
+		}
 	}
-	handler := ingest.New(plan.Sources, elog, logger.Named("ingest"), ingestOpts...)
+	plan := emptyPlan()
+	if local != nil {
+		plan = local.plan
+		sw.install(local)
+		local = nil // the switcher owns it now
+	} else {
+		sw.front.set(sw.buildFront(plan))
+	}
 
 	token, err := AdminToken(cfg, true)
 	if err != nil {
@@ -126,7 +189,7 @@ func Run(ctx context.Context, cfg *config.Config, opts Options) error {
 		_ = ln.Close()
 		return fmt.Errorf("listening on %s (admin_listen): %w", cfg.Gateway.AdminListen, err)
 	}
-	srv := newServer(handler, logger.Named("http"))
+	srv := newServer(&sw.front, logger.Named("http"))
 	adminSrv := newServer(adminAPI, logger.Named("admin"))
 
 	// The processing side: the engine's log watcher first (partition loops
@@ -141,6 +204,10 @@ func Run(ctx context.Context, cfg *config.Config, opts Options) error {
 		delivery.WithRecords(elog))
 	deliveryOpts = append(deliveryOpts, opts.DeliveryOptions...)
 	worker := delivery.New(st, plan.Channels, plan.Templates, logger.Named("delivery"), deliveryOpts...)
+	sw.engine, sw.delivery = eng, worker
+	if cur := sw.serving(); cur != nil {
+		sw.record(ctx, nil, 0)
+	}
 	wg.Go(func() { _ = eng.Run(workCtx) })
 	wg.Go(func() {
 		if err := node.Run(workCtx, eng); err != nil && workCtx.Err() == nil {
@@ -149,14 +216,14 @@ func Run(ctx context.Context, cfg *config.Config, opts Options) error {
 	})
 	wg.Go(func() { _ = monitor.Run(workCtx) })
 	wg.Go(func() { _ = worker.Run(workCtx) })
+	wg.Go(func() { _ = configs.Watch(workCtx, sw.apply) })
 
 	serveErr := make(chan error, 2)
 	go func() { serveErr <- srv.Serve(ln) }()
 	go func() { serveErr <- adminSrv.Serve(adminLn) }()
 	logger.Info("gateway serving", "listen", ln.Addr().String(), "admin_listen", adminLn.Addr().String(),
-		"node", node.ID(), "partitions", node.Partitions(),
-		"sources", len(plan.Sources),
-		"triggers", len(plan.Rules), "channels", len(plan.Channels))
+		"node", node.ID(), "partitions", node.Partitions(), "cluster", clusterMode,
+		"sources", len(plan.Sources), "triggers", len(plan.Rules), "channels", len(plan.Channels))
 	if opts.AdminReady != nil {
 		opts.AdminReady(adminLn.Addr())
 	}
@@ -184,6 +251,8 @@ func Run(ctx context.Context, cfg *config.Config, opts Options) error {
 	wg.Wait()
 	// HTTP is drained: commit what the event log still holds queued.
 	elog.Close()
+	sw.mu.Lock() // no switch under way past this point
+	defer sw.mu.Unlock()
 	return runErr
 }
 
@@ -210,16 +279,18 @@ func newServer(h http.Handler, logger hclog.Logger) *http.Server {
 	}
 }
 
-// ready is /readyz: etcd answers and is not out of space, and every plugin
-// answers (a dead one is restarted by the check).
-func ready(ctx context.Context, st *store.Store, host *pluginhost.Host) error {
+// ready is /readyz: etcd answers and is not out of space, a configuration
+// is being served, and each of its plugins answers (a dead one is
+// restarted by the check).
+func (s *switcher) ready(ctx context.Context, st *store.Store) error {
 	if err := st.Ready(ctx); err != nil {
 		return fmt.Errorf("store: %w", err)
 	}
-	if err := host.Ping(ctx); err != nil {
-		return err
+	v := s.serving()
+	if v == nil {
+		return errors.New("no configuration applied yet: run triggergate apply")
 	}
-	return nil
+	return v.host.Ping(ctx)
 }
 
 func rangeString(r *hcl.Range) string {

@@ -112,10 +112,18 @@ type Config struct {
 
 	// BaseDir is the directory that file() and relative plugin paths are
 	// resolved against: the config file's directory, or the config
-	// directory itself. Pass it to EvalContext when decoding plugin config.
+	// directory itself.
 	BaseDir string
 	// Files are the parsed files by name, for rendering diagnostics with snippets.
 	Files map[string]*hcl.File
+
+	// sources are the .hcl files as read, by name relative to BaseDir.
+	sources map[string]string
+	// reader serves file(); see EvalContext.
+	reader *fileReader
+	// shared lists where the blocks that belong to the shared
+	// configuration (everything but gateway and store) are declared.
+	shared []hcl.Range
 }
 
 // Gateway is the `gateway { }` block: how this process listens and runs.

@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"sync"
 	"unicode/utf8"
 
 	"github.com/hashicorp/hcl/v2"
@@ -18,14 +19,18 @@ import (
 const maxFileBytes = 1 << 20
 
 // EvalContext returns the evaluation context for static attributes: the
-// functions env() and file(), with file() relative to baseDir. It has no
+// functions env() and file(), with file() reading what the configuration
+// may read (its directory on disk, or a stored version's files). It has no
 // variables, so `event` and `customer` are only usable in attributes a
 // plugin declares as expressions.
-func EvalContext(baseDir string) *hcl.EvalContext {
+func (c *Config) EvalContext() *hcl.EvalContext {
+	if c.reader == nil {
+		c.reader = &fileReader{baseDir: c.BaseDir}
+	}
 	return &hcl.EvalContext{
 		Functions: map[string]function.Function{
 			"env":  envFunc(),
-			"file": fileFunc(baseDir),
+			"file": fileFunc(c.reader),
 		},
 	}
 }
@@ -58,20 +63,56 @@ func envFunc() function.Function {
 	})
 }
 
-// fileFunc is file("path"): a UTF-8 file's contents, relative to baseDir.
-func fileFunc(baseDir string) function.Function {
+// fileFunc is file("path"): a UTF-8 file's contents, relative to the
+// configuration's directory.
+func fileFunc(r *fileReader) function.Function {
 	return function.New(&function.Spec{
 		Description: "Returns the contents of a UTF-8 text file, relative to the configuration's directory.",
 		Params:      []function.Parameter{{Name: "path", Type: cty.String}},
 		Type:        function.StaticReturnType(cty.String),
 		Impl: func(args []cty.Value, _ cty.Type) (cty.Value, error) {
-			s, err := readFile(baseDir, args[0].AsString())
+			s, err := r.read(args[0].AsString())
 			if err != nil {
 				return cty.NilVal, err
 			}
 			return cty.StringVal(s), nil
 		},
 	})
+}
+
+// fileReader is where file() reads: the disk, remembering what it read
+// (the files a stored version must carry), or a stored version's files.
+type fileReader struct {
+	baseDir string
+	stored  map[string]string // non-nil: read only these
+
+	mu   sync.Mutex
+	seen map[string]string // name as written (cleaned) → contents
+}
+
+func (r *fileReader) read(name string) (string, error) {
+	if name == "" {
+		return "", errors.New("the file name must not be empty")
+	}
+	key := filepath.ToSlash(filepath.Clean(name))
+	if r.stored != nil {
+		s, ok := r.stored[key]
+		if !ok {
+			return "", fmt.Errorf("file %q is not part of this configuration version (apply stores the files the configuration reads with file())", name)
+		}
+		return s, nil
+	}
+	s, err := readFile(r.baseDir, name)
+	if err != nil {
+		return "", err
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.seen == nil {
+		r.seen = map[string]string{}
+	}
+	r.seen[key] = s
+	return s, nil
 }
 
 func readFile(baseDir, name string) (string, error) {

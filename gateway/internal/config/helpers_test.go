@@ -45,3 +45,6 @@ func listDiags(diags hcl.Diagnostics) string {
 
 // one is a single in-memory file named a.hcl.
 func one(src string) map[string][]byte { return map[string][]byte{"a.hcl": []byte(src)} }
+
+// EvalContext is the evaluation context of a configuration in dir.
+func EvalContext(dir string) *hcl.EvalContext { return (&Config{BaseDir: dir}).EvalContext() }

@@ -265,7 +265,7 @@ func Load(path string) (*Config, hcl.Diagnostics) {
 		}
 		files[n] = b
 	}
-	cfg, more := LoadFiles(files, baseDir)
+	cfg, more := load(files, baseDir, nil, nil)
 	return cfg, append(diags, more...)
 }
 
@@ -303,9 +303,21 @@ func defaultStore() Store {
 
 // LoadFiles is Load over in-memory files (name -> contents), with file()
 // and relative paths resolved against baseDir. The files are merged in
-// name order. Used by tests, fuzzing and configurations kept in etcd.
+// name order. Used by tests and fuzzing.
 func LoadFiles(files map[string][]byte, baseDir string) (*Config, hcl.Diagnostics) {
+	return load(files, baseDir, nil, nil)
+}
+
+// nodeBlocks are the blocks that hold a node's own settings; the rest of
+// a configuration is shared by every node (see LoadVersion).
+var nodeBlocks = &hcl.BodySchema{Blocks: []hcl.BlockHeaderSchema{{Type: "gateway"}, {Type: "store"}}}
+
+// load parses and decodes files. With node set, the files are a stored
+// version: their gateway and store blocks are skipped (node's are used)
+// and file() reads only stored.
+func load(files map[string][]byte, baseDir string, node *Config, stored map[string]string) (*Config, hcl.Diagnostics) {
 	cfg := emptyConfig(baseDir)
+	cfg.reader = &fileReader{baseDir: baseDir, stored: stored}
 	names := make([]string, 0, len(files))
 	for n := range files {
 		names = append(names, n)
@@ -313,17 +325,23 @@ func LoadFiles(files map[string][]byte, baseDir string) (*Config, hcl.Diagnostic
 	sort.Strings(names)
 
 	parser := hclparse.NewParser()
-	ctx := EvalContext(baseDir)
+	ctx := cfg.EvalContext()
 	l := &loader{cfg: cfg, baseDir: baseDir}
 	var all fileHCL
+	cfg.sources = make(map[string]string, len(files))
 	for _, n := range names {
+		cfg.sources[relativeName(baseDir, n)] = string(files[n])
 		f, diags := parser.ParseHCL(files[n], n)
 		l.diags = append(l.diags, diags...)
 		if f == nil || f.Body == nil {
 			continue
 		}
+		body := f.Body
+		if node != nil {
+			_, body, _ = body.PartialContent(nodeBlocks)
+		}
 		var fh fileHCL
-		l.diags = append(l.diags, gohcl.DecodeBody(f.Body, ctx, &fh)...)
+		l.diags = append(l.diags, gohcl.DecodeBody(body, ctx, &fh)...)
 		l.wrapBodies(&fh, f.Bytes)
 		all.Gateways = append(all.Gateways, fh.Gateways...)
 		all.Stores = append(all.Stores, fh.Stores...)
@@ -336,9 +354,14 @@ func LoadFiles(files map[string][]byte, baseDir string) (*Config, hcl.Diagnostic
 		all.Trackings = append(all.Trackings, fh.Trackings...)
 	}
 	cfg.Files = parser.Files()
+	cfg.shared = sharedRanges(&all)
 
-	l.gateway(all.Gateways)
-	l.store(all.Stores)
+	if node != nil {
+		cfg.Gateway, cfg.Store = node.Gateway, node.Store
+	} else {
+		l.gateway(all.Gateways)
+		l.store(all.Stores)
+	}
 	l.sources(all.Sources)
 	l.channels(all.Channels)
 	l.templates(all.Templates)
@@ -347,6 +370,42 @@ func LoadFiles(files map[string][]byte, baseDir string) (*Config, hcl.Diagnostic
 	l.tracking(all.Trackings)
 	l.triggers(all.Triggers, all.Channels, all.Templates) // last: actions refer to channels and templates
 	return cfg, l.diags
+}
+
+// relativeName is a configuration file's name relative to baseDir, with
+// forward slashes: how a stored version names it.
+func relativeName(baseDir, name string) string {
+	if rel, err := filepath.Rel(baseDir, name); err == nil {
+		return filepath.ToSlash(rel)
+	}
+	return filepath.ToSlash(name)
+}
+
+// sharedRanges lists where the shared blocks are declared.
+func sharedRanges(all *fileHCL) []hcl.Range {
+	var out []hcl.Range
+	for _, b := range all.Sources {
+		out = append(out, b.DefRange)
+	}
+	for _, b := range all.Channels {
+		out = append(out, b.DefRange)
+	}
+	for _, b := range all.Templates {
+		out = append(out, b.DefRange)
+	}
+	for _, b := range all.Triggers {
+		out = append(out, b.DefRange)
+	}
+	for _, b := range all.Plugins {
+		out = append(out, b.DefRange)
+	}
+	for _, b := range all.Policies {
+		out = append(out, b.DefRange)
+	}
+	for _, b := range all.Trackings {
+		out = append(out, b.DefRange)
+	}
+	return out
 }
 
 // loader accumulates a Config and its diagnostics.

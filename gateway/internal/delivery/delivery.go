@@ -78,7 +78,10 @@ func (p Policy) Delay(attempt int, retryAfter time.Duration) time.Duration {
 // only its own channel, while within a shard a message is only ever in
 // one batch at a time.
 type Worker struct {
-	store      *store.Store
+	store *store.Store
+	// setupMu guards the setup (lanes, templates, links, defaultLoc): a
+	// pass holds it for reading, Reconfigure for writing.
+	setupMu    sync.RWMutex
 	lanes      map[string]*lane
 	templates  map[string]*render.Template
 	logger     hclog.Logger
@@ -331,6 +334,8 @@ type pending struct {
 // limit frees up or a circuit breaker's cooldown ends (zero if never). A
 // send that finishes wakes the shard too.
 func (w *Worker) pass(ctx context.Context, sh *shard) (time.Time, error) {
+	w.setupMu.RLock()
+	defer w.setupMu.RUnlock()
 	// A channel with a send of this shard in flight is left alone: what
 	// is read now may be settled by that send before this pass could
 	// start another, which would then send it twice. The send's end wakes

@@ -58,10 +58,14 @@ type Action struct {
 type Engine struct {
 	store  *store.Store
 	log    *eventlog.Log
-	rules  []Rule
 	logger hclog.Logger
 	now    func() time.Time
 
+	// The ruleset: what passes decide with. A pass holds rulesMu for
+	// reading from start to commit, so SetRuleset swaps it only between
+	// passes and no event is ever processed under half of one.
+	rulesMu       sync.RWMutex
+	rules         []Rule
 	policy        *policy.Global
 	sendHorizon   time.Duration     // how long sends count toward caps
 	kinds         map[string]string // channel name → kind
@@ -137,13 +141,47 @@ func New(st *store.Store, lg *eventlog.Log, rules []Rule, logger hclog.Logger, o
 	for _, o := range opts {
 		o(e)
 	}
-	pols := make([]*policy.Rule, len(e.rules))
-	for i := range e.rules {
-		e.rules[i].Policy.Name = e.rules[i].Name
-		pols[i] = &e.rules[i].Policy
-	}
-	e.sendHorizon = e.policy.Horizon(pols)
+	e.sendHorizon = horizon(e.rules, e.policy)
 	return e
+}
+
+// horizon is how long sends count toward the rules' caps.
+func horizon(rules []Rule, g *policy.Global) time.Duration {
+	pols := make([]*policy.Rule, len(rules))
+	for i := range rules {
+		rules[i].Policy.Name = rules[i].Name
+		pols[i] = &rules[i].Policy
+	}
+	return g.Horizon(pols)
+}
+
+// Ruleset is what the engine decides with: the rules, and the policies
+// and channel kinds around them (see WithPolicy, WithChannelKinds and
+// WithTimerLateness for the zero values).
+type Ruleset struct {
+	Rules         []Rule
+	Policy        *policy.Global
+	ChannelKinds  map[string]string
+	TimerLateness time.Duration
+}
+
+// SetRuleset switches the engine to rs: passes under way finish with the
+// old ruleset, and every pass after SetRuleset returns uses the new one.
+// Rule state is kept by rule name, so a rule that keeps its name keeps
+// its state; a removed rule's state stays in customer records, unused.
+func (e *Engine) SetRuleset(rs Ruleset) {
+	g := rs.Policy
+	if g == nil {
+		g = &policy.Global{}
+	}
+	lateness := rs.TimerLateness
+	if lateness <= 0 {
+		lateness = DefaultTimerLateness
+	}
+	h := horizon(rs.Rules, g)
+	e.rulesMu.Lock()
+	defer e.rulesMu.Unlock()
+	e.rules, e.policy, e.kinds, e.timerLateness, e.sendHorizon = rs.Rules, g, rs.ChannelKinds, lateness, h
 }
 
 // Drain processes every partition until the log holds nothing and no
@@ -215,6 +253,8 @@ const maxOps = 120
 // fenced by it. A failure of the trigger plugins comes back as a
 // *processError, so the caller can isolate a poison event.
 func (e *Engine) pass(ctx context.Context, partition int, claim *cluster.Claim, limit int) (int, int64, error) {
+	e.rulesMu.RLock()
+	defer e.rulesMu.RUnlock()
 	entries, timers, rev, err := e.read(ctx, partition, limit)
 	if err != nil {
 		return 0, 0, err

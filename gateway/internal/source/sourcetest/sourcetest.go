@@ -49,7 +49,7 @@ func Spec(t testing.TB, src string) (source.Spec, *config.Source) {
 	s := cfg.Sources[0]
 	return source.Spec{
 		Name: s.Name, Kind: s.Kind, Secrets: s.Secrets, ReplayWindow: s.ReplayWindow,
-		Body: s.Body, EvalContext: config.EvalContext(cfg.BaseDir), DefRange: s.DeclRange,
+		Body: s.Body, EvalContext: cfg.EvalContext(), DefRange: s.DeclRange,
 	}, s
 }
 
