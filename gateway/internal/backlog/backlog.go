@@ -20,6 +20,7 @@ import (
 	clientv3 "go.etcd.io/etcd/client/v3"
 
 	"github.com/triggergate/triggergate/gateway/internal/eventlog"
+	"github.com/triggergate/triggergate/gateway/internal/metrics"
 	"github.com/triggergate/triggergate/gateway/internal/store"
 	"github.com/triggergate/triggergate/sdk"
 )
@@ -117,6 +118,7 @@ func (m *Monitor) sweep(ctx context.Context) error {
 			return fmt.Errorf("counting partition %d: %w", p, err)
 		}
 		m.counts[p].Store(resp.Count)
+		metrics.SetBacklog(p, resp.Count)
 		total += resp.Count
 	}
 	m.latency.Store(int64(slowest))

@@ -31,6 +31,10 @@ const (
 	DefaultDialTimeout = 5 * time.Second
 
 	DefaultMaxBodyBytes = int64(1) << 20
+	// DefaultArchiveFileBytes and DefaultArchiveFiles are the archive
+	// block's max_file_size and max_files.
+	DefaultArchiveFileBytes = int64(64) << 20
+	DefaultArchiveFiles     = 168
 	// DefaultLeaseTTL is the gateway's lease_ttl.
 	DefaultLeaseTTL = 10 * time.Second
 	// DefaultMaxBacklog is the gateway's max_backlog.
@@ -164,7 +168,28 @@ type Gateway struct {
 	// changes afterwards: a node whose value differs from the recorded
 	// count uses the recorded one and logs a warning.
 	Partitions int
+	// Archive is the archive block: where accepted raw webhooks are kept;
+	// nil when there is none (off).
+	Archive *Archive
 	// DeclRange is the gateway block's header, or empty when there is no block.
+	DeclRange hcl.Range
+}
+
+// Archive is the gateway's `archive { }` block: every accepted webhook,
+// headers and body, appended to rotating gzip files on this node's disk,
+// for `triggergate replay`.
+type Archive struct {
+	// Dir (dir) holds the files; default <data_dir>/archive.
+	Dir string
+	// MaxFileBytes (max_file_size) starts a new file past this many
+	// compressed bytes; default 64MiB. A new file also starts every hour.
+	MaxFileBytes int64
+	// MaxFiles (max_files) is how many files are kept, oldest deleted
+	// first; default 168 (a week of hourly files).
+	MaxFiles int
+	// MaxAge (max_age) deletes files older than this; 0 (default) keeps
+	// them up to MaxFiles.
+	MaxAge    time.Duration
 	DeclRange hcl.Range
 }
 

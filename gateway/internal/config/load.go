@@ -35,28 +35,40 @@ type (
 		Trackings []*trackingHCL `hcl:"tracking,block"`
 	}
 	gatewayHCL struct {
-		Listen               *string   `hcl:"listen,optional"`
-		ListenRange          hcl.Range `hcl:"listen,attr_range"`
-		AdminListen          *string   `hcl:"admin_listen,optional"`
-		AdminListenRange     hcl.Range `hcl:"admin_listen,attr_range"`
-		AdminToken           *string   `hcl:"admin_token,optional"`
-		AdminTokenRange      hcl.Range `hcl:"admin_token,attr_range"`
-		DataDir              *string   `hcl:"data_dir,optional"`
-		DataDirRange         hcl.Range `hcl:"data_dir,attr_range"`
-		PluginDir            *string   `hcl:"plugin_dir,optional"`
-		ShutdownTimeout      *string   `hcl:"shutdown_timeout,optional"`
-		ShutdownTimeoutRange hcl.Range `hcl:"shutdown_timeout,attr_range"`
-		LogLevel             *string   `hcl:"log_level,optional"`
-		LogLevelRange        hcl.Range `hcl:"log_level,attr_range"`
-		NodeID               *string   `hcl:"node_id,optional"`
-		NodeIDRange          hcl.Range `hcl:"node_id,attr_range"`
-		LeaseTTL             *string   `hcl:"lease_ttl,optional"`
-		LeaseTTLRange        hcl.Range `hcl:"lease_ttl,attr_range"`
-		MaxBacklog           *int64    `hcl:"max_backlog,optional"`
-		MaxBacklogRange      hcl.Range `hcl:"max_backlog,attr_range"`
-		Partitions           *int      `hcl:"partitions,optional"`
-		PartitionsRange      hcl.Range `hcl:"partitions,attr_range"`
-		DefRange             hcl.Range `hcl:",def_range"`
+		Listen               *string       `hcl:"listen,optional"`
+		ListenRange          hcl.Range     `hcl:"listen,attr_range"`
+		AdminListen          *string       `hcl:"admin_listen,optional"`
+		AdminListenRange     hcl.Range     `hcl:"admin_listen,attr_range"`
+		AdminToken           *string       `hcl:"admin_token,optional"`
+		AdminTokenRange      hcl.Range     `hcl:"admin_token,attr_range"`
+		DataDir              *string       `hcl:"data_dir,optional"`
+		DataDirRange         hcl.Range     `hcl:"data_dir,attr_range"`
+		PluginDir            *string       `hcl:"plugin_dir,optional"`
+		ShutdownTimeout      *string       `hcl:"shutdown_timeout,optional"`
+		ShutdownTimeoutRange hcl.Range     `hcl:"shutdown_timeout,attr_range"`
+		LogLevel             *string       `hcl:"log_level,optional"`
+		LogLevelRange        hcl.Range     `hcl:"log_level,attr_range"`
+		NodeID               *string       `hcl:"node_id,optional"`
+		NodeIDRange          hcl.Range     `hcl:"node_id,attr_range"`
+		LeaseTTL             *string       `hcl:"lease_ttl,optional"`
+		LeaseTTLRange        hcl.Range     `hcl:"lease_ttl,attr_range"`
+		MaxBacklog           *int64        `hcl:"max_backlog,optional"`
+		MaxBacklogRange      hcl.Range     `hcl:"max_backlog,attr_range"`
+		Partitions           *int          `hcl:"partitions,optional"`
+		PartitionsRange      hcl.Range     `hcl:"partitions,attr_range"`
+		Archives             []*archiveHCL `hcl:"archive,block"`
+		DefRange             hcl.Range     `hcl:",def_range"`
+	}
+	archiveHCL struct {
+		Dir              *string   `hcl:"dir,optional"`
+		DirRange         hcl.Range `hcl:"dir,attr_range"`
+		MaxFileSize      *string   `hcl:"max_file_size,optional"`
+		MaxFileSizeRange hcl.Range `hcl:"max_file_size,attr_range"`
+		MaxFiles         *int      `hcl:"max_files,optional"`
+		MaxFilesRange    hcl.Range `hcl:"max_files,attr_range"`
+		MaxAge           *string   `hcl:"max_age,optional"`
+		MaxAgeRange      hcl.Range `hcl:"max_age,attr_range"`
+		DefRange         hcl.Range `hcl:",def_range"`
 	}
 	storeHCL struct {
 		Embedded         *bool     `hcl:"embedded,optional"`
@@ -584,6 +596,9 @@ func (l *loader) gateway(blocks []*gatewayHCL) {
 			out.Partitions = *g.Partitions
 		}
 	}
+	if a, ok := only(l, "archive", g.Archives, func(a *archiveHCL) hcl.Range { return a.DefRange }); ok {
+		out.Archive = l.archive(a, out.DataDir)
+	}
 	if g.LogLevel != nil {
 		switch *g.LogLevel {
 		case "trace", "debug", "info", "warn", "error":
@@ -592,6 +607,39 @@ func (l *loader) gateway(blocks []*gatewayHCL) {
 			l.errorf(g.LogLevelRange, "Invalid log_level", "The log_level attribute must be one of trace, debug, info, warn or error; got %q.", *g.LogLevel)
 		}
 	}
+}
+
+// archive reads the gateway's archive block.
+func (l *loader) archive(a *archiveHCL, dataDir string) *Archive {
+	out := &Archive{Dir: filepath.Join(dataDir, "archive"), MaxFileBytes: DefaultArchiveFileBytes, MaxFiles: DefaultArchiveFiles, DeclRange: a.DefRange}
+	if a.Dir != nil {
+		if *a.Dir == "" {
+			l.errorf(a.DirRange, "Invalid archive dir", "The dir attribute must not be empty; leave it out for <data_dir>/archive.")
+		} else {
+			out.Dir = *a.Dir
+		}
+	}
+	if a.MaxFileSize != nil {
+		n, err := humanize.ParseBytes(*a.MaxFileSize)
+		if err != nil || n < 1<<10 || n > 1<<40 {
+			l.errorf(a.MaxFileSizeRange, "Invalid max_file_size", "The max_file_size attribute is a size between 1KiB and 1TiB, such as \"64MiB\"; got %q.", *a.MaxFileSize)
+		} else {
+			out.MaxFileBytes = int64(n)
+		}
+	}
+	if a.MaxFiles != nil {
+		if *a.MaxFiles < 1 {
+			l.errorf(a.MaxFilesRange, "Invalid max_files", "The max_files attribute must be 1 or more; got %d.", *a.MaxFiles)
+		} else {
+			out.MaxFiles = *a.MaxFiles
+		}
+	}
+	if a.MaxAge != nil {
+		if d, ok := l.duration(*a.MaxAge, a.MaxAgeRange, "max_age"); ok {
+			out.MaxAge = d
+		}
+	}
+	return out
 }
 
 // resolve makes a relative path relative to the configuration's directory.

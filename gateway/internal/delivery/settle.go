@@ -9,6 +9,7 @@ import (
 
 	clientv3 "go.etcd.io/etcd/client/v3"
 
+	"github.com/triggergate/triggergate/gateway/internal/metrics"
 	"github.com/triggergate/triggergate/gateway/internal/outbox"
 )
 
@@ -69,7 +70,19 @@ func (w *Worker) record(e *outbox.Entry, outcome, providerID, reason string, att
 	return []clientv3.Op{clientv3.OpPut(w.records.Prefix(e.Partition)+ev.ID, string(b))}
 }
 
+// countSettled counts a settled attempt in deliveries_total, under the
+// channel's name if it is configured: an outbox entry left by an older
+// configuration must not create series.
+func (w *Worker) countSettled(channel, outcome string) {
+	if _, ok := w.lanes[channel]; !ok {
+		channel = metrics.Unknown
+	}
+	metrics.Delivery(channel, outcome)
+}
+
+// logDelivered logs and counts a message whose delivery was recorded.
 func (w *Worker) logDelivered(p pending, providerID string) {
+	w.countSettled(p.entry.Channel, metrics.Delivered)
 	w.logger.Info("message delivered", "message_id", p.entry.Message.ID, "channel", p.entry.Channel,
 		"trigger", p.entry.Message.Trigger, "step", p.entry.Message.Step, "attempt", p.entry.Attempts+1,
 		"provider_id", providerID)
@@ -105,6 +118,7 @@ func (w *Worker) retry(ctx context.Context, policy Policy, p pending, reason str
 	if !w.guarded(ctx, p, clientv3.OpPut(p.key, v)) {
 		return
 	}
+	w.countSettled(e.Channel, metrics.Retry)
 	w.logger.Warn("delivery failed; will retry", "message_id", e.Message.ID, "channel", e.Channel,
 		"attempt", e.Attempts, "retry_in", e.NextAttemptAt.Sub(now).Round(time.Millisecond), "error", reason)
 }
@@ -119,6 +133,7 @@ func (w *Worker) deadLetter(ctx context.Context, p pending, reason string) {
 	ops := []clientv3.Op{clientv3.OpDelete(p.key), clientv3.OpPut(w.store.Key("dlq", p.entry.Message.ID), string(b))}
 	ops = append(ops, w.record(p.entry, outbox.Failed, "", reason, p.entry.Attempts)...)
 	if w.guarded(ctx, p, ops...) {
+		w.countSettled(p.entry.Channel, metrics.DeadLettered)
 		w.logger.Error("message dead-lettered", "message_id", p.entry.Message.ID, "channel", p.entry.Channel, "reason", reason)
 	}
 }
@@ -126,8 +141,10 @@ func (w *Worker) deadLetter(ctx context.Context, p pending, reason string) {
 // settleRaw moves an undecodable outbox value to the DLQ as it is.
 func (w *Worker) settleRaw(ctx context.Context, key string, rev int64, value []byte, reason string) {
 	b, _ := json.Marshal(map[string]any{"key": key, "raw": string(value), "reason": reason, "at": w.now().UTC()})
-	w.guarded(ctx, pending{key: key, rev: rev}, clientv3.OpDelete(key),
-		clientv3.OpPut(w.store.Key("dlq", "undecodable", fmt.Sprint(rev)), string(b)))
+	if w.guarded(ctx, pending{key: key, rev: rev}, clientv3.OpDelete(key),
+		clientv3.OpPut(w.store.Key("dlq", "undecodable", fmt.Sprint(rev)), string(b))) {
+		metrics.Delivery(metrics.Unknown, metrics.DeadLettered)
+	}
 }
 
 // guarded applies ops if the entry is unchanged since it was read.

@@ -25,6 +25,7 @@ import (
 	"github.com/triggergate/triggergate/gateway/internal/cluster"
 	"github.com/triggergate/triggergate/gateway/internal/customer"
 	"github.com/triggergate/triggergate/gateway/internal/eventlog"
+	"github.com/triggergate/triggergate/gateway/internal/metrics"
 	"github.com/triggergate/triggergate/gateway/internal/outbox"
 	"github.com/triggergate/triggergate/gateway/internal/policy"
 	"github.com/triggergate/triggergate/gateway/internal/stats"
@@ -752,6 +753,7 @@ func (e *Engine) commit(ctx context.Context, entries []eventlog.Entry, timers []
 		}
 		return fmt.Errorf("committing %d events and %d timers: the log, a timer or a customer changed underneath; re-reading", len(entries), len(timers))
 	}
+	metrics.RecordPass(out.stats)
 	e.logger.Debug("pass committed", "events", len(entries), "timers", len(timers), "messages", len(out.messages), "dead", len(out.dead))
 	return nil
 }

@@ -26,6 +26,8 @@ import (
 
 	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
 	clientv3 "go.etcd.io/etcd/client/v3"
+
+	"github.com/triggergate/triggergate/gateway/internal/metrics"
 )
 
 // pendingEvent is one event on its way into the log.
@@ -338,8 +340,10 @@ func (b *batch) repeated(p *pendingEvent) *pendingEvent {
 // transaction, each only if absent. An event found already committed (its
 // dedupe record or its log key exists) gets original set and is not
 // written; the transaction is retried with the remaining events until it
-// commits.
+// commits. Every call counts in the commit metrics, failed or not.
 func (l *Log) write(ctx context.Context, events []*pendingEvent) error {
+	start := time.Now()
+	defer func() { metrics.ObserveCommit(len(events), time.Since(start)) }()
 	leaseRetried := false
 	for {
 		var todo []*pendingEvent

@@ -1,7 +1,9 @@
 // Package ingest is the gateway's front door: POST /v1/webhooks/{source}
 // plus the health endpoints. It reads a delivery under the source's size
 // limit, lets the source adapter verify and map it, gives the events their
-// ids, and answers 202 only once the event log has committed them.
+// ids, and answers 202 only once the event log has committed them. The
+// same path (Decode, then the event log) replays archived deliveries: see
+// Replayer.
 package ingest
 
 import (
@@ -22,8 +24,11 @@ import (
 	"github.com/hashicorp/go-hclog"
 	"github.com/oklog/ulid/v2"
 
+	"github.com/triggergate/triggergate/gateway/internal/archive"
 	"github.com/triggergate/triggergate/gateway/internal/backlog"
 	"github.com/triggergate/triggergate/gateway/internal/eventlog"
+	"github.com/triggergate/triggergate/gateway/internal/metrics"
+	"github.com/triggergate/triggergate/gateway/internal/requestid"
 	"github.com/triggergate/triggergate/gateway/internal/source"
 	"github.com/triggergate/triggergate/gateway/internal/store"
 	"github.com/triggergate/triggergate/sdk"
@@ -61,6 +66,7 @@ type Handler struct {
 	appendTimeout time.Duration
 	admit         func([]sdk.Event) error
 	inflight      chan struct{} // a slot per request being handled; nil = unbounded
+	archive       func(*archive.Record)
 	router        *mux.Router
 	routes        []func(*mux.Router)
 }
@@ -85,6 +91,15 @@ func WithAdmission(check func([]sdk.Event) error) Option {
 // the public listener (email tracking's /t/...).
 func WithRoutes(register func(*mux.Router)) Option {
 	return func(h *Handler) { h.routes = append(h.routes, register) }
+}
+
+// WithArchive makes the handler hand every accepted, non-duplicate
+// delivery to fn after the event log committed it (a failure of fn is
+// logged, never fails the request): fn logs its own failures, as
+// (*archive.Writer).Sink does. A delivery whose every event was seen
+// before, one refused, and a ping with no events are not handed over.
+func WithArchive(fn func(*archive.Record)) Option {
+	return func(h *Handler) { h.archive = fn }
 }
 
 // WithMaxInFlight bounds the deliveries handled at once; past it the
@@ -127,6 +142,13 @@ func New(sources []Source, log Appender, logger hclog.Logger, opts ...Option) *H
 	return h
 }
 
+// Source returns the configured source named name, for the replay
+// handler, which takes its sources from the ingest it stands beside.
+func (h *Handler) Source(name string) (Source, bool) {
+	s, ok := h.sources[name]
+	return s, ok
+}
+
 // ServeHTTP implements http.Handler.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) { h.router.ServeHTTP(w, r) }
 
@@ -157,16 +179,17 @@ func (h *Handler) webhook(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	log := h.logger.With("source", name)
+	log := requestid.Logger(r.Context(), h.logger).With("source", name)
 	body, status, code, err := readBody(w, r, src.MaxBodyBytes)
 	if err != nil {
 		writeError(w, status, code, err.Error())
 		return
 	}
 	now := h.now().UTC()
-	d, err := src.Adapter.Parse(&source.Request{
+	req := &source.Request{
 		Method: r.Method, URL: r.URL, Host: r.Host, TLS: r.TLS != nil, Header: r.Header, Body: body, Now: now,
-	})
+	}
+	d, err := Decode(src, req)
 	if err != nil {
 		status, code := classify(err)
 		log.Debug("delivery refused", "status", status, "error", err)
@@ -179,15 +202,6 @@ func (h *Handler) webhook(w http.ResponseWriter, r *http.Request) {
 		h.reply(w, d, http.StatusOK, acceptedBody{Accepted: 0, EventIDs: []string{}})
 		return
 	}
-	for _, ev := range d.Events {
-		if sdk.ReservedType(ev.Type) {
-			log.Debug("delivery refused: reserved event type", "type", ev.Type)
-			writeError(w, http.StatusBadRequest, "reserved_type",
-				fmt.Sprintf("event type %q is reserved for events the gateway makes itself", ev.Type))
-			return
-		}
-	}
-	stampEvents(d.Events, src, now)
 	if h.admit != nil {
 		if err := h.admit(d.Events); err != nil {
 			var ref *backlog.Refusal
@@ -235,8 +249,51 @@ func (h *Handler) webhook(w http.ResponseWriter, r *http.Request) {
 		h.reply(w, d, http.StatusOK, duplicateBody{Duplicate: true, EventIDs: res.EventIDs})
 		return
 	}
-	log.Debug("delivery accepted", "events", len(d.Events), "new", res.New)
+	metrics.AcceptedEvents(r.Context(), res.New)
+	log.Debug("delivery accepted", "events", len(d.Events), "new", res.New, "event_ids", res.EventIDs)
+	if h.archive != nil {
+		h.archive(record(name, req))
+	}
 	h.reply(w, d, http.StatusAccepted, acceptedBody{Accepted: res.New, EventIDs: res.EventIDs})
+}
+
+// ErrReservedType is wrapped by Decode's error for a delivery that maps
+// to an event type only the gateway may make (timer.fired, ...).
+var ErrReservedType = errors.New("reserved event type")
+
+// Decode verifies and maps one delivery with a source's adapter, refuses
+// reserved event types, and stamps the events (ids, source, received_at =
+// req.Now): what the webhook endpoint does before committing, and what
+// replay and simulate do with archived deliveries. Errors wrap the
+// adapter's sentinels (source.ErrBadSignature, ...) or ErrReservedType.
+func Decode(src Source, req *source.Request) (*source.Delivery, error) {
+	if src.Adapter == nil {
+		return nil, fmt.Errorf("source %q has no adapter", src.Name)
+	}
+	d, err := src.Adapter.Parse(req)
+	if err != nil {
+		return nil, err
+	}
+	for _, ev := range d.Events {
+		if sdk.ReservedType(ev.Type) {
+			return nil, fmt.Errorf("%w: event type %q is reserved for events the gateway makes itself", ErrReservedType, ev.Type)
+		}
+	}
+	stampEvents(d.Events, src, req.Now.UTC())
+	return d, nil
+}
+
+// record is an accepted delivery as the archive keeps it. The body is the
+// one the adapter verified, so the headers that described its encoding on
+// the wire are left out.
+func record(source string, req *source.Request) *archive.Record {
+	h := req.Header.Clone()
+	h.Del("Content-Encoding")
+	h.Del("Content-Length")
+	return &archive.Record{
+		Source: source, ReceivedAt: req.Now, Method: req.Method, URL: req.URL.RequestURI(),
+		Host: req.Host, TLS: req.TLS, Header: h, Body: req.Body,
+	}
 }
 
 // reply answers an accepted delivery: with the vendor's expected reply if
@@ -326,6 +383,8 @@ func classify(err error) (int, string) {
 		return http.StatusUnauthorized, "bad_signature"
 	case errors.Is(err, source.ErrUnsupportedType):
 		return http.StatusUnsupportedMediaType, "unsupported_media_type"
+	case errors.Is(err, ErrReservedType):
+		return http.StatusBadRequest, "reserved_type"
 	default:
 		return http.StatusBadRequest, "bad_payload"
 	}

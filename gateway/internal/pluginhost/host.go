@@ -26,6 +26,7 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
+	"github.com/triggergate/triggergate/gateway/internal/metrics"
 	"github.com/triggergate/triggergate/sdk"
 )
 
@@ -240,9 +241,10 @@ func (h *Host) Close() {
 	}
 }
 
-// call runs fn against a live instance of p with the host's call timeout,
-// mapping a dead process to ErrPluginGone.
-func call[T any, R any](ctx context.Context, p *process, fn func(context.Context, T) (R, error)) (R, error) {
+// call runs fn, the plugin's method, against a live instance of p with
+// the host's call timeout, mapping a dead process to ErrPluginGone. The
+// call's duration counts in plugin_call_seconds, failed or not.
+func call[T any, R any](ctx context.Context, p *process, method string, fn func(context.Context, T) (R, error)) (R, error) {
 	var zero R
 	raw, gen, err := p.get(ctx)
 	if err != nil {
@@ -254,7 +256,9 @@ func call[T any, R any](ctx context.Context, p *process, fn func(context.Context
 	}
 	ctx, cancel := context.WithTimeout(ctx, p.host.callTimeout)
 	defer cancel()
+	start := time.Now()
 	r, err := fn(ctx, impl)
+	metrics.ObservePluginCall(p.spec.Name, method, time.Since(start))
 	if err != nil {
 		if p.exited(gen) || status.Code(err) == codes.Unavailable {
 			return zero, fmt.Errorf("%w: %s plugin %q died during the call: %v", ErrPluginGone, p.kind, p.spec.Name, err)
@@ -280,14 +284,14 @@ func (t *Trigger) Describe(ctx context.Context) (*sdk.DescribeResponse, error) {
 
 // ValidateConfig implements sdk.Trigger.
 func (t *Trigger) ValidateConfig(ctx context.Context, req *sdk.ValidateConfigRequest) (*sdk.ValidateConfigResponse, error) {
-	return call(ctx, t.p, func(ctx context.Context, impl sdk.Trigger) (*sdk.ValidateConfigResponse, error) {
+	return call(ctx, t.p, "ValidateConfig", func(ctx context.Context, impl sdk.Trigger) (*sdk.ValidateConfigResponse, error) {
 		return impl.ValidateConfig(ctx, req)
 	})
 }
 
 // Evaluate implements sdk.Trigger.
 func (t *Trigger) Evaluate(ctx context.Context, req *sdk.EvaluateRequest) (*sdk.EvaluateResponse, error) {
-	return call(ctx, t.p, func(ctx context.Context, impl sdk.Trigger) (*sdk.EvaluateResponse, error) {
+	return call(ctx, t.p, "Evaluate", func(ctx context.Context, impl sdk.Trigger) (*sdk.EvaluateResponse, error) {
 		return impl.Evaluate(ctx, req)
 	})
 }
@@ -307,14 +311,14 @@ func (c *Channel) Describe(ctx context.Context) (*sdk.DescribeResponse, error) {
 
 // ValidateConfig implements sdk.Channel.
 func (c *Channel) ValidateConfig(ctx context.Context, req *sdk.ValidateConfigRequest) (*sdk.ValidateConfigResponse, error) {
-	return call(ctx, c.p, func(ctx context.Context, impl sdk.Channel) (*sdk.ValidateConfigResponse, error) {
+	return call(ctx, c.p, "ValidateConfig", func(ctx context.Context, impl sdk.Channel) (*sdk.ValidateConfigResponse, error) {
 		return impl.ValidateConfig(ctx, req)
 	})
 }
 
 // Send implements sdk.Channel.
 func (c *Channel) Send(ctx context.Context, req *sdk.SendRequest) (*sdk.SendResponse, error) {
-	return call(ctx, c.p, func(ctx context.Context, impl sdk.Channel) (*sdk.SendResponse, error) {
+	return call(ctx, c.p, "Send", func(ctx context.Context, impl sdk.Channel) (*sdk.SendResponse, error) {
 		return impl.Send(ctx, req)
 	})
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/cenkalti/backoff/v5"
 	"github.com/hashicorp/go-plugin"
 
+	"github.com/triggergate/triggergate/gateway/internal/metrics"
 	"github.com/triggergate/triggergate/sdk"
 )
 
@@ -50,6 +51,7 @@ func (p *process) get(ctx context.Context) (any, int, error) {
 	}
 	if p.client != nil {
 		p.host.log.Warn("plugin process exited; restarting", "plugin", p.spec.Name, "kind", p.kind)
+		metrics.PluginRestarted(p.spec.Name)
 		p.client.Kill()
 		p.client, p.impl, p.desc = nil, nil, nil
 		p.notBefore = time.Now().Add(p.backoff.NextBackOff())
@@ -111,7 +113,9 @@ func (p *process) start(ctx context.Context) error {
 	}
 	dctx, cancel := context.WithTimeout(ctx, p.host.callTimeout)
 	defer cancel()
+	began := time.Now()
 	desc, err := d.Describe(dctx)
+	metrics.ObservePluginCall(p.spec.Name, "Describe", time.Since(began))
 	if err != nil {
 		client.Kill()
 		return fmt.Errorf("%w: plugin %q does not answer Describe as a %s plugin: %v", ErrWrongKind, p.spec.Name, p.kind, err)

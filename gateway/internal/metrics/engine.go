@@ -1,0 +1,45 @@
+package metrics
+
+import (
+	"net/url"
+	"strings"
+
+	"github.com/triggergate/triggergate/gateway/internal/stats"
+)
+
+// RecordPass adds a committed pass's counters to engine_fires_total
+// (Queued, by trigger, step and channel) and engine_suppressed_total (by
+// trigger and reason). Call it only after the pass's transaction has
+// committed: a pass that is retried is counted once, by its last run.
+// Variants are left out to keep the series few; the KPIs have them.
+func RecordPass(day stats.Day) {
+	for ks, c := range day {
+		if c == nil || (c.Queued == 0 && len(c.Suppressed) == 0) {
+			continue
+		}
+		k := parseKey(ks)
+		if c.Queued > 0 {
+			engineFires.WithLabelValues(k.Trigger, k.Step, k.Channel).Add(float64(c.Queued))
+		}
+		for reason, n := range c.Suppressed {
+			if n > 0 {
+				engineSuppressed.WithLabelValues(k.Trigger, reason).Add(float64(n))
+			}
+		}
+	}
+}
+
+// parseKey is the inverse of stats.Key.String, which stats keeps
+// unexported.
+func parseKey(s string) stats.Key {
+	p := strings.SplitN(s, "|", 4)
+	for len(p) < 4 {
+		p = append(p, "")
+	}
+	for i := range p {
+		if u, err := url.PathUnescape(p[i]); err == nil {
+			p[i] = u
+		}
+	}
+	return stats.Key{Trigger: p[0], Step: p[1], Variant: p[2], Channel: p[3]}
+}
