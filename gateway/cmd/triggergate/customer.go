@@ -2,30 +2,28 @@ package main
 
 import (
 	"context"
-	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"maps"
+	"net/http"
 	"slices"
 	"text/tabwriter"
 	"time"
 
-	"github.com/hashicorp/go-hclog"
-
-	"github.com/triggergate/triggergate/gateway/internal/cluster"
+	"github.com/triggergate/triggergate/gateway/internal/admin"
 	"github.com/triggergate/triggergate/gateway/internal/engine"
-	"github.com/triggergate/triggergate/gateway/internal/eventlog"
 	"github.com/triggergate/triggergate/sdk"
 )
 
 const customerUsage = `usage: triggergate customer -config PATH [-json] KEY
-       triggergate customer -config PATH erase KEY`
+       triggergate customer -config PATH [-json] erase KEY
+Flags -admin ADDR and -token TOKEN (or $TRIGGERGATE_ADMIN_TOKEN) reach another gateway.`
 
-// customerCmd shows what the gateway keeps about a customer, or erases it.
+// customerCmd shows what the gateway keeps about a customer, or erases
+// it, through the running gateway's admin API.
 func customerCmd(args []string, stdout, stderr io.Writer) int {
 	fs := newFlagSet("customer", stderr)
-	path := fs.String("config", "configs/gateway.hcl", "configuration file or directory")
+	af := addAdminFlags(fs)
 	asJSON := fs.Bool("json", false, "print JSON")
 	if err := fs.Parse(args); err != nil {
 		return 2
@@ -41,48 +39,37 @@ func customerCmd(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "triggergate customer:", err)
 		return 2
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	st, ok := connect(ctx, "customer", *path, stderr)
+	c, ok := af.client("customer", stderr)
 	if !ok {
 		return 1
 	}
-	defer st.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
 
 	if erase {
-		s, err := cluster.ReadStatus(ctx, st)
-		if err != nil {
+		var e admin.Erasure
+		if err := c.do(ctx, http.MethodDelete, customerPath(key), nil, &e); err != nil {
 			fmt.Fprintln(stderr, "triggergate customer:", err)
 			return 1
 		}
-		lg := eventlog.New(st, hclog.NewNullLogger(), eventlog.WithPartitions(s.Partitions))
-		defer lg.Close()
-		// Any identifier of the customer names the record it belongs to.
-		if v, err := engine.ReadCustomer(ctx, st, key); err == nil {
-			key = v.Key
+		if *asJSON {
+			printJSON(stdout, e)
+			return 0
 		}
-		id, err := engine.Erase(ctx, lg, key, time.Now())
-		if err != nil {
-			fmt.Fprintln(stderr, "triggergate customer:", err)
-			return 1
+		if !e.Found {
+			fmt.Fprintf(stdout, "no record under %s yet; ", key)
 		}
-		fmt.Fprintf(stdout, "erasure of %s queued as event %s; the partition's owner applies it in order with the customer's events\n", key, id)
+		fmt.Fprintf(stdout, "erasure of %s queued as event %s; the partition's owner applies it in order with the customer's events\n", e.Customer, e.EventID)
 		return 0
 	}
 
-	v, err := engine.ReadCustomer(ctx, st, key)
-	if errors.Is(err, engine.ErrNoCustomer) {
-		fmt.Fprintln(stderr, "triggergate customer:", err)
-		return 1
-	}
-	if err != nil {
+	var v engine.CustomerView
+	if err := c.do(ctx, http.MethodGet, customerPath(key), nil, &v); err != nil {
 		fmt.Fprintln(stderr, "triggergate customer:", err)
 		return 1
 	}
 	if *asJSON {
-		enc := json.NewEncoder(stdout)
-		enc.SetIndent("", "  ")
-		_ = enc.Encode(v)
+		printJSON(stdout, v)
 		return 0
 	}
 	p := v.Profile
@@ -93,8 +80,8 @@ func customerCmd(args []string, stdout, stderr io.Writer) int {
 		p.Stats.OrdersCount, p.Stats.LifetimeValue, stamp(p.Stats.FirstSeenAt), stamp(p.Stats.LastSeenAt))
 	fmt.Fprintf(stdout, "  consent: %v  suppressed: %v\n", p.Consent, v.Suppressed)
 	for _, rule := range slices.Sorted(maps.Keys(v.Timers)) {
-		for id, t := range v.Timers[rule] {
-			fmt.Fprintf(stdout, "  timer %s/%s due %s\n", rule, id, stamp(t.At))
+		for _, id := range slices.Sorted(maps.Keys(v.Timers[rule])) {
+			fmt.Fprintf(stdout, "  timer %s/%s due %s\n", rule, id, stamp(v.Timers[rule][id].At))
 		}
 	}
 	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)

@@ -2,78 +2,82 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
+	"net/http"
 	"text/tabwriter"
 	"time"
 
-	"github.com/hashicorp/go-hclog"
-
-	"github.com/triggergate/triggergate/gateway/internal/cluster"
-	"github.com/triggergate/triggergate/gateway/internal/engine"
-	"github.com/triggergate/triggergate/gateway/internal/eventlog"
+	"github.com/triggergate/triggergate/gateway/internal/admin"
 )
 
-// deadletters lists the events the engine gave up on, or requeues some.
+const deadlettersUsage = `usage: triggergate deadletters -config PATH [-json]
+       triggergate deadletters -config PATH [-force] requeue ID...
+Flags -admin ADDR and -token TOKEN (or $TRIGGERGATE_ADMIN_TOKEN) reach another gateway.`
+
+// deadletters lists the events the engine gave up on, or requeues some,
+// through the running gateway's admin API.
 func deadletters(args []string, stdout, stderr io.Writer) int {
 	fs := newFlagSet("deadletters", stderr)
-	path := fs.String("config", "configs/gateway.hcl", "configuration file or directory")
+	af := addAdminFlags(fs)
 	asJSON := fs.Bool("json", false, "print JSON")
 	force := fs.Bool("force", false, "requeue an event even if only one rule failed on it (the others process it again)")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	st, ok := connect(ctx, "deadletters", *path, stderr)
+	ids := fs.Args()
+	if len(ids) > 0 && (ids[0] != "requeue" || len(ids) == 1) {
+		fmt.Fprintln(stderr, deadlettersUsage)
+		return 2
+	}
+	c, ok := af.client("deadletters", stderr)
 	if !ok {
 		return 1
 	}
-	defer st.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
 
-	if ids := fs.Args(); len(ids) > 0 {
-		if ids[0] != "requeue" || len(ids) == 1 {
-			fmt.Fprintln(stderr, "usage: triggergate deadletters -config PATH [-json]\n       triggergate deadletters -config PATH [-force] requeue ID...")
-			return 2
-		}
-		s, err := cluster.ReadStatus(ctx, st)
-		if err != nil {
+	if len(ids) > 0 {
+		var res admin.RequeueResults
+		if err := c.do(ctx, http.MethodPost, "/v1/deadletters/requeue", admin.Requeue{IDs: ids[1:], Force: *force}, &res); err != nil {
 			fmt.Fprintln(stderr, "triggergate deadletters:", err)
 			return 1
 		}
-		lg := eventlog.New(st, hclog.NewNullLogger(), eventlog.WithPartitions(s.Partitions))
+		if *asJSON {
+			printJSON(stdout, res)
+		}
 		code := 0
-		for _, id := range ids[1:] {
-			if err := engine.Requeue(ctx, st, lg, id, *force); err != nil {
-				fmt.Fprintln(stderr, "triggergate deadletters:", err)
+		for _, r := range res.Results {
+			if r.Error != "" {
+				fmt.Fprintf(stderr, "triggergate deadletters: %s: %s\n", r.ID, r.Error)
 				code = 1
-				continue
+			} else if !*asJSON {
+				fmt.Fprintln(stdout, "requeued", r.ID)
 			}
-			fmt.Fprintln(stdout, "requeued", id)
 		}
 		return code
 	}
 
-	dead, err := engine.ListDeadLetters(ctx, st)
-	if err != nil {
+	var list admin.DeadLetters
+	if err := c.do(ctx, http.MethodGet, "/v1/deadletters?limit=1000", nil, &list); err != nil {
 		fmt.Fprintln(stderr, "triggergate deadletters:", err)
 		return 1
 	}
 	if *asJSON {
-		enc := json.NewEncoder(stdout)
-		enc.SetIndent("", "  ")
-		_ = enc.Encode(dead)
+		printJSON(stdout, list)
 		return 0
 	}
 	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "ID\tTYPE\tCUSTOMER\tRULE\tATTEMPTS\tAT\tERROR")
-	for _, d := range dead {
+	for _, d := range list.DeadLetters {
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%s\t%s\n", d.ID, d.Event.Type, d.Event.Customer.Key(), d.Rule,
 			d.Attempts, d.At.Format(time.RFC3339), truncate(d.Error, 80))
 	}
 	_ = tw.Flush()
-	fmt.Fprintf(stdout, "%d dead-lettered events\n", len(dead))
+	if len(list.DeadLetters) < list.Total {
+		fmt.Fprintf(stdout, "%d shown, ", len(list.DeadLetters))
+	}
+	fmt.Fprintf(stdout, "%d dead-lettered events\n", list.Total)
 	return 0
 }
 

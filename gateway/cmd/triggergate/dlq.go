@@ -23,13 +23,11 @@ Flags -admin ADDR and -token TOKEN (or $TRIGGERGATE_ADMIN_TOKEN) reach another g
 // running gateway's admin API.
 func dlqCmd(args []string, stdout, stderr io.Writer) int {
 	fs := newFlagSet("dlq", stderr)
-	path := fs.String("config", "configs/gateway.hcl", "configuration file or directory")
+	af := addAdminFlags(fs)
 	asJSON := fs.Bool("json", false, "print JSON")
 	channel := fs.String("channel", "", "only this channel's messages")
 	limit := fs.Int("limit", 0, "list at most this many")
 	all := fs.Bool("all", false, "retry or drop every dead letter (of -channel, if given)")
-	addr := fs.String("admin", "", "admin API address (default: the config's admin_listen)")
-	token := fs.String("token", "", "admin API token (default: $TRIGGERGATE_ADMIN_TOKEN, admin_token, or <data_dir>/admin-token)")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -41,13 +39,8 @@ func dlqCmd(args []string, stdout, stderr io.Writer) int {
 		}
 		rest = fs.Args()
 	}
-	cfg, ok := load(*path, stderr)
+	c, ok := af.client("dlq", stderr)
 	if !ok {
-		return 1
-	}
-	c, err := newAdminClient(cfg, *addr, *token)
-	if err != nil {
-		fmt.Fprintln(stderr, "triggergate dlq:", err)
 		return 1
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)

@@ -2,140 +2,74 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
+	"net/http"
 	"sort"
 	"strings"
 	"text/tabwriter"
 	"time"
 
-	"github.com/hashicorp/go-hclog"
-	clientv3 "go.etcd.io/etcd/client/v3"
-
-	"github.com/triggergate/triggergate/gateway/internal/cluster"
-	"github.com/triggergate/triggergate/gateway/internal/eventlog"
-	"github.com/triggergate/triggergate/gateway/internal/store"
+	"github.com/triggergate/triggergate/gateway/internal/admin"
 )
 
-// status prints the cluster as etcd sees it: nodes, the partitions each
-// owns, and the events waiting in them. It talks to etcd directly (the
-// running node's embedded etcd, or the configured cluster), so it works
-// whichever node is asked.
+// status prints the cluster as etcd records it: nodes, the partitions
+// each owns, the events waiting in them, and each node's configuration.
+// It asks a running gateway's admin API, which answers for the whole
+// cluster whichever node is asked.
 func status(args []string, stdout, stderr io.Writer) int {
 	fs := newFlagSet("status", stderr)
-	path := fs.String("config", "configs/gateway.hcl", "configuration file or directory")
+	af := addAdminFlags(fs)
 	asJSON := fs.Bool("json", false, "print JSON")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
-	defer cancel()
-	st, ok := connect(ctx, "status", *path, stderr)
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "triggergate status: unexpected argument %q\n", fs.Arg(0))
+		return 2
+	}
+	c, ok := af.client("status", stderr)
 	if !ok {
 		return 1
 	}
-	defer st.Close()
-	s, err := cluster.ReadStatus(ctx, st)
-	if err != nil {
-		fmt.Fprintln(stderr, "triggergate status:", err)
-		return 1
-	}
-	backlog, err := countBacklog(ctx, st, s.Partitions)
-	if err != nil {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	var s admin.ClusterStatus
+	if err := c.do(ctx, http.MethodGet, "/v1/cluster", nil, &s); err != nil {
 		fmt.Fprintln(stderr, "triggergate status:", err)
 		return 1
 	}
 	if *asJSON {
-		type nodeOut struct {
-			cluster.Member
-			Partitions []int `json:"partitions"`
-			Backlog    int64 `json:"backlog"`
-		}
-		out := struct {
-			Partitions int       `json:"partitions"`
-			Nodes      []nodeOut `json:"nodes"`
-			Unowned    []int     `json:"unowned"`
-			Backlog    []int64   `json:"backlog"`
-		}{Partitions: s.Partitions, Backlog: backlog, Unowned: unowned(s)}
-		for _, m := range s.Nodes {
-			ps := s.PartitionsOf(m.ID)
-			out.Nodes = append(out.Nodes, nodeOut{Member: m, Partitions: ps, Backlog: sum(backlog, ps)})
-		}
-		enc := json.NewEncoder(stdout)
-		enc.SetIndent("", "  ")
-		_ = enc.Encode(out)
+		printJSON(stdout, s)
 		return 0
 	}
 	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintf(tw, "NODE\tADDRESS\tUP SINCE\tPARTITIONS\tBACKLOG\n")
-	for _, m := range s.Nodes {
-		ps := s.PartitionsOf(m.ID)
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%d (%s)\t%d\n", m.ID, m.Address, m.StartedAt.Format(time.RFC3339), len(ps), ranges(ps), sum(backlog, ps))
+	for _, n := range s.Nodes {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%d (%s)\t%d\n", n.ID, n.Address, n.StartedAt.Format(time.RFC3339), len(n.Partitions), ranges(n.Partitions), n.Backlog)
 	}
-	if u := unowned(s); len(u) > 0 {
-		fmt.Fprintf(tw, "(unowned)\t\t\t%d (%s)\t%d\n", len(u), ranges(u), sum(backlog, u))
+	if len(s.Unowned) > 0 {
+		var waiting int64
+		for _, p := range s.Unowned {
+			if p < len(s.Backlog) {
+				waiting += s.Backlog[p]
+			}
+		}
+		fmt.Fprintf(tw, "(unowned)\t\t\t%d (%s)\t%d\n", len(s.Unowned), ranges(s.Unowned), waiting)
 	}
 	_ = tw.Flush()
-	fmt.Fprintf(stdout, "%d partitions, %d events waiting\n", s.Partitions, sum(backlog, nil))
+	fmt.Fprintf(stdout, "%d partitions, %d events waiting\n", s.Partitions, s.EventsWaiting)
+	for _, ns := range s.ConfigStates {
+		line := fmt.Sprintf("config: %s serves version %d", ns.Node, ns.Version)
+		if ns.Version == 0 {
+			line = fmt.Sprintf("config: %s serves no stored version", ns.Node)
+		}
+		if ns.Refused != nil {
+			line += fmt.Sprintf("; refused version %d: %s", ns.Refused.Version, truncate(ns.Refused.Error, 200))
+		}
+		fmt.Fprintln(stdout, line)
+	}
 	return 0
-}
-
-// connect opens the etcd a configuration uses: a running node's embedded
-// etcd (its client URL), or the configured cluster.
-func connect(ctx context.Context, cmd, path string, stderr io.Writer) (*store.Store, bool) {
-	cfg, ok := load(path, stderr)
-	if !ok {
-		return nil, false
-	}
-	endpoints := cfg.Store.Endpoints
-	if cfg.Store.Embedded {
-		endpoints = []string{cfg.Store.ClientURL}
-	}
-	st, err := store.Open(ctx, store.Config{Endpoints: endpoints, Prefix: cfg.Store.Prefix, DialTimeout: cfg.Store.DialTimeout}, hclog.NewNullLogger())
-	if err != nil {
-		fmt.Fprintf(stderr, "triggergate %s: cannot reach etcd at %s (is the gateway running?): %v\n", cmd, strings.Join(endpoints, ","), err)
-		return nil, false
-	}
-	return st, true
-}
-
-func countBacklog(ctx context.Context, st *store.Store, partitions int) ([]int64, error) {
-	lg := eventlog.New(st, hclog.NewNullLogger(), eventlog.WithPartitions(partitions))
-	out := make([]int64, partitions)
-	for p := range out {
-		resp, err := st.Client().Get(ctx, lg.Prefix(p), clientv3.WithPrefix(), clientv3.WithCountOnly())
-		if err != nil {
-			return nil, fmt.Errorf("counting partition %d: %w", p, err)
-		}
-		out[p] = resp.Count
-	}
-	return out, nil
-}
-
-func unowned(s cluster.Status) []int {
-	var out []int
-	for p := range s.Partitions {
-		if s.Owners[p] == "" {
-			out = append(out, p)
-		}
-	}
-	return out
-}
-
-// sum adds the backlog of the given partitions, or of all when ps is nil.
-func sum(backlog []int64, ps []int) int64 {
-	var n int64
-	if ps == nil {
-		for _, b := range backlog {
-			n += b
-		}
-		return n
-	}
-	for _, p := range ps {
-		n += backlog[p]
-	}
-	return n
 }
 
 // ranges writes partition numbers compactly: 0-3,7,9-10.
