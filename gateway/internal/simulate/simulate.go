@@ -100,6 +100,13 @@ func (s *Simulator) set(t time.Time) {
 // and processes them with everything then due. An event without an id
 // gets one; without times, the virtual now.
 func (s *Simulator) Send(ctx context.Context, events ...sdk.Event) error {
+	return s.SendFrom(ctx, "simulate", events...)
+}
+
+// SendFrom is Send for events that arrived through the named source: as
+// at the ingest, an event whose delivery id that source has already
+// delivered is a duplicate and is not processed again.
+func (s *Simulator) SendFrom(ctx context.Context, source string, events ...sdk.Event) error {
 	now := s.Now()
 	for i := range events {
 		ev := &events[i]
@@ -125,7 +132,7 @@ func (s *Simulator) Send(ctx context.Context, events ...sdk.Event) error {
 			return fmt.Errorf("event %s: no customer identity", ev.ID)
 		}
 	}
-	if _, err := s.log.Append(ctx, "simulate", events, 0); err != nil {
+	if _, err := s.log.Append(ctx, source, events, 0); err != nil {
 		return fmt.Errorf("appending events: %w", err)
 	}
 	return s.drain(ctx)
@@ -268,16 +275,7 @@ func (s *Simulator) Messages(ctx context.Context) ([]Message, error) {
 		if err != nil {
 			return nil, err
 		}
-		m := Message{Entry: *e}
-		if e.Template != "" {
-			t, ok := s.templates[e.Template]
-			if !ok {
-				m.RenderErr = fmt.Errorf("template %q is not defined", e.Template)
-			} else {
-				m.Content, m.RenderErr = t.Render(render.For(&e.Message, s.location))
-			}
-		}
-		out = append(out, m)
+		out = append(out, s.render(e))
 	}
 	slices.SortStableFunc(out, func(a, b Message) int {
 		if c := a.Message.CreatedAt.Compare(b.Message.CreatedAt); c != 0 {
@@ -286,4 +284,19 @@ func (s *Simulator) Messages(ctx context.Context) ([]Message, error) {
 		return strings.Compare(a.Message.ID, b.Message.ID)
 	})
 	return out, nil
+}
+
+// render renders a queued message with its template, as the delivery
+// worker would.
+func (s *Simulator) render(e *outbox.Entry) Message {
+	m := Message{Entry: *e}
+	if e.Template != "" {
+		t, ok := s.templates[e.Template]
+		if !ok {
+			m.RenderErr = fmt.Errorf("template %q is not defined", e.Template)
+		} else {
+			m.Content, m.RenderErr = t.Render(render.For(&e.Message, s.location))
+		}
+	}
+	return m
 }
