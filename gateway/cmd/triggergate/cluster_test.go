@@ -19,6 +19,7 @@ import (
 
 	clientv3 "go.etcd.io/etcd/client/v3"
 
+	"github.com/triggergate/triggergate/gateway/internal/configstore"
 	"github.com/triggergate/triggergate/gateway/internal/pluginhost/pluginhosttest"
 	"github.com/triggergate/triggergate/gateway/internal/store"
 	"github.com/triggergate/triggergate/gateway/internal/store/storetest"
@@ -50,7 +51,9 @@ trigger "seq" {
 }
 
 // gatewayConfig writes a config for one gateway process. With etcdURL set
-// the node joins that etcd; otherwise it runs embedded etcd in dataDir.
+// the node joins that etcd, its file holds only its own settings, and the
+// rules are applied to etcd (the same version for every node); otherwise
+// it runs embedded etcd in dataDir, with the rules in its file.
 func gatewayConfig(t *testing.T, dir string, listen int, etcdURL string, gatewayExtra ...string) string {
 	t.Helper()
 	pluginDir := pluginhosttest.Build(t, "plugins/event", "plugins/log", "gateway/cmd/triggergate/testdata/plugins/sequence")
@@ -68,13 +71,34 @@ func gatewayConfig(t *testing.T, dir string, listen int, etcdURL string, gateway
 		}
 		extra.WriteString("  " + kv + "\n")
 	}
-	src := fmt.Sprintf("gateway {\n  listen     = \"127.0.0.1:%d\"\n  admin_listen = \"127.0.0.1:0\"\n  data_dir   = %q\n  plugin_dir = %q\n%s}\n%s%s",
-		listen, filepath.Join(dir, "data"), pluginDir, extra.String(), storeBlock, sequenceRules(pluginDir, delay))
+	// A fixed admin port: `triggergate status` finds the node's admin API
+	// through admin_listen.
+	rules := sequenceRules(pluginDir, delay)
+	if etcdURL != "" {
+		applyRules(t, etcdURL, rules)
+		rules = ""
+	}
+	src := fmt.Sprintf("gateway {\n  listen     = \"127.0.0.1:%d\"\n  admin_listen = \"127.0.0.1:%d\"\n  data_dir   = %q\n  plugin_dir = %q\n%s}\n%s%s",
+		listen, storetest.FreePort(t), filepath.Join(dir, "data"), pluginDir, extra.String(), storeBlock, rules)
 	path := filepath.Join(dir, "gateway.hcl")
 	if err := os.WriteFile(path, []byte(src), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	return path
+}
+
+// applyRules stores rules as the cluster's configuration, as `triggergate
+// apply` would.
+func applyRules(t *testing.T, etcdURL, rules string) {
+	t.Helper()
+	st, err := store.Open(t.Context(), store.Config{Endpoints: []string{etcdURL}}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	if _, _, err := configstore.New(st).Apply(t.Context(), configstore.ApplyRequest{Files: map[string]string{"rules.hcl": rules}, Author: "test"}); err != nil {
+		t.Fatal(err)
+	}
 }
 
 // sender posts each customer's events in order, one at a time, retrying a

@@ -33,11 +33,18 @@ const usage = `triggergate: a webhook gateway for marketing automation
 Usage:
   triggergate serve    -config PATH   run the gateway
   triggergate validate -config PATH   check a configuration (file or directory) and exit
-  triggergate status   -config PATH   nodes, the partitions each owns, and their backlog [-json]
+  triggergate apply    -config PATH [-m MESSAGE]          validate it, store it in etcd as a new version; running nodes switch to it
+  triggergate config history -config PATH [-json]         the versions applied, and what each node serves
+  triggergate config diff -config PATH [FROM [TO]]        current version vs PATH; or FROM vs current; or FROM vs TO
+  triggergate config rollback -config PATH VERSION        make VERSION's files current again (as a new version)
+  triggergate simulate -config PATH [-start RFC3339] [-until DURATION] [-json] [-diff OTHER_PATH] [-show-messages] EVENTS_FILE...
+                                      run events through the rules on a virtual clock; print every decision (nothing is sent)
+  triggergate replay   -config PATH [-from T] [-to T] [-source S] [-dry-run] ARCHIVE...   re-send archived webhooks (deduplicated)
+  triggergate status   -config PATH [-json]               nodes, partitions, backlog, each node's config (through the admin API)
   triggergate deadletters -config PATH [-json]            events the engine gave up on
-  triggergate deadletters -config PATH requeue ID...      put them back to be processed
+  triggergate deadletters -config PATH [-force] requeue ID...  put them back to be processed
   triggergate customer -config PATH [-json] KEY           a customer's profile, consent, rule state, timers and decision trace
-  triggergate customer -config PATH erase KEY             erase a customer (GDPR): record, timers, pending messages
+  triggergate customer -config PATH [-json] erase KEY     erase a customer (GDPR): record, timers, pending messages
   triggergate dlq -config PATH [-channel NAME] [list]     messages that could not be delivered (through the admin API)
   triggergate dlq -config PATH retry ID...|-all           send them again (after fixing the cause)
   triggergate dlq -config PATH drop ID...|-all            delete them
@@ -45,6 +52,8 @@ Usage:
   triggergate version                 print the version
 
 PATH is an .hcl file or a directory of them (default configs/gateway.hcl).
+status, deadletters, customer, dlq and replay use the admin API: -admin ADDR and -token TOKEN
+(or $TRIGGERGATE_ADMIN_TOKEN) reach a gateway other than the config's admin_listen.
 KEY is a customer key: id:..., email:..., phone:..., ext:<system>:... or anon:...
 `
 
@@ -62,6 +71,14 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return serve(args[1:], stderr)
 	case "validate":
 		return validate(args[1:], stdout, stderr)
+	case "apply":
+		return applyCmd(args[1:], stdout, stderr)
+	case "config":
+		return configCmd(args[1:], stdout, stderr)
+	case "simulate":
+		return simulateCmd(args[1:], stdout, stderr)
+	case "replay":
+		return replayCmd(args[1:], stdout, stderr)
 	case "status":
 		return status(args[1:], stdout, stderr)
 	case "deadletters":

@@ -18,6 +18,8 @@ import (
 	"github.com/triggergate/triggergate/gateway/internal/configstore"
 	"github.com/triggergate/triggergate/gateway/internal/delivery"
 	"github.com/triggergate/triggergate/gateway/internal/engine"
+	"github.com/triggergate/triggergate/gateway/internal/ingest"
+	"github.com/triggergate/triggergate/gateway/internal/metrics"
 	"github.com/triggergate/triggergate/gateway/internal/pluginhost"
 	"github.com/triggergate/triggergate/gateway/internal/render"
 )
@@ -91,11 +93,50 @@ func (s *swapHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // serving returns the version being served (nil before the first).
 func (s *switcher) serving() *version { return s.current.Load() }
 
+// source finds a source of the version being served.
+func (s *switcher) source(name string) (ingest.Source, bool) {
+	v := s.serving()
+	if v == nil {
+		return ingest.Source{}, false
+	}
+	for _, src := range v.plan.Sources {
+		if src.Name == name {
+			return src, true
+		}
+	}
+	return ingest.Source{}, false
+}
+
+// secrets are the secret values the version being served resolved (with
+// env() or written out): the admin API makes sure no answer holds one.
+func (s *switcher) secrets() []string {
+	v := s.serving()
+	if v == nil {
+		return nil
+	}
+	var out []string
+	for _, src := range v.cfg.Sources {
+		out = append(out, src.Secrets...)
+	}
+	if t := v.cfg.Tracking; t != nil {
+		out = append(out, t.Secrets...)
+	}
+	return out
+}
+
+// known reports whether the version being served has a source named
+// name: metrics label only configured names.
+func (s *switcher) known(name string) bool {
+	_, ok := s.source(name)
+	return ok
+}
+
 // install makes v the version served, without the transition a switch
 // makes: before the engine and the delivery worker run.
 func (s *switcher) install(v *version) {
 	s.current.Store(v)
 	s.front.set(s.buildFront(v.plan))
+	metrics.SetConfigVersion(v.id)
 }
 
 // load reads version id from etcd and prepares it for this node.

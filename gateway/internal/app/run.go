@@ -13,6 +13,7 @@ import (
 	"github.com/hashicorp/hcl/v2"
 
 	"github.com/triggergate/triggergate/gateway/internal/admin"
+	"github.com/triggergate/triggergate/gateway/internal/archive"
 	"github.com/triggergate/triggergate/gateway/internal/backlog"
 	"github.com/triggergate/triggergate/gateway/internal/cluster"
 	"github.com/triggergate/triggergate/gateway/internal/config"
@@ -21,7 +22,9 @@ import (
 	"github.com/triggergate/triggergate/gateway/internal/engine"
 	"github.com/triggergate/triggergate/gateway/internal/eventlog"
 	"github.com/triggergate/triggergate/gateway/internal/ingest"
+	"github.com/triggergate/triggergate/gateway/internal/metrics"
 	"github.com/triggergate/triggergate/gateway/internal/pluginhost"
+	"github.com/triggergate/triggergate/gateway/internal/requestid"
 	"github.com/triggergate/triggergate/gateway/internal/store"
 	"github.com/triggergate/triggergate/gateway/internal/tracking"
 	"github.com/triggergate/triggergate/sdk"
@@ -135,6 +138,19 @@ func Run(ctx context.Context, cfg *config.Config, opts Options) error {
 	elog := eventlog.New(st, logger.Named("eventlog"), eventlog.WithPartitions(node.Partitions()))
 	monitor := backlog.New(st, elog, logger.Named("backlog"), backlog.WithLimit(cfg.Gateway.MaxBacklog))
 
+	var arch *archive.Writer
+	if a := cfg.Gateway.Archive; a != nil {
+		if arch, err = archive.Open(archive.Options{Dir: a.Dir, MaxFileBytes: a.MaxFileBytes, MaxFiles: a.MaxFiles, MaxAge: a.MaxAge},
+			logger.Named("archive")); err != nil {
+			return fmt.Errorf("opening the webhook archive: %w", err)
+		}
+		defer func() {
+			if err := arch.Close(); err != nil {
+				logger.Error("closing the webhook archive", "error", err)
+			}
+		}()
+	}
+
 	sw = &switcher{node: cfg, nodeID: node.ID(), configs: configs, hostOpts: opts.PluginHostOptions,
 		logger: logger.Named("config"), onSwitch: opts.OnSwitch}
 	sw.buildFront = func(plan *Plan) http.Handler {
@@ -142,6 +158,9 @@ func Run(ctx context.Context, cfg *config.Config, opts Options) error {
 			ingest.WithReadiness(func(ctx context.Context) error { return sw.ready(ctx, st) }),
 			ingest.WithAdmission(monitor.Check),
 			ingest.WithMaxInFlight(maxInFlight),
+		}
+		if arch != nil {
+			ingestOpts = append(ingestOpts, ingest.WithArchive(arch.Sink))
 		}
 		if t := plan.Tracking; t != nil {
 			th := tracking.NewHandler(t.Signer, trackingRecorder{elog}, logger.Named("tracking"),
@@ -176,7 +195,11 @@ func Run(ctx context.Context, cfg *config.Config, opts Options) error {
 	if err != nil {
 		return err
 	}
-	adminAPI, err := admin.New(st, token, logger.Named("admin"))
+	replayer := ingest.NewReplayer(sw.source, elog, logger.Named("replay"), ingest.WithReplayAdmission(monitor.Check))
+	adminAPI, err := admin.New(st, token, logger.Named("admin"),
+		admin.WithEventLog(elog), admin.WithSecrets(sw.secrets),
+		admin.WithHandler("/metrics", metrics.Handler(metrics.StoreCollector(st))),
+		admin.WithHandler("/v1/replay", replayer))
 	if err != nil {
 		return err
 	}
@@ -189,8 +212,8 @@ func Run(ctx context.Context, cfg *config.Config, opts Options) error {
 		_ = ln.Close()
 		return fmt.Errorf("listening on %s (admin_listen): %w", cfg.Gateway.AdminListen, err)
 	}
-	srv := newServer(&sw.front, logger.Named("http"))
-	adminSrv := newServer(adminAPI, logger.Named("admin"))
+	srv := newServer(requestid.Middleware(metrics.InstrumentIngest(&sw.front, sw.known)), logger.Named("http"))
+	adminSrv := newServer(requestid.Middleware(adminAPI), logger.Named("admin"))
 
 	// The processing side: the engine's log watcher first (partition loops
 	// need it), then the cluster node that hands partitions to the engine.
