@@ -14,6 +14,7 @@ import (
 	"github.com/hashicorp/go-hclog"
 	"github.com/hashicorp/hcl/v2"
 
+	"github.com/triggergate/triggergate/gateway/internal/cluster"
 	"github.com/triggergate/triggergate/gateway/internal/config"
 	"github.com/triggergate/triggergate/gateway/internal/configstore"
 	"github.com/triggergate/triggergate/gateway/internal/delivery"
@@ -22,6 +23,7 @@ import (
 	"github.com/triggergate/triggergate/gateway/internal/metrics"
 	"github.com/triggergate/triggergate/gateway/internal/pluginhost"
 	"github.com/triggergate/triggergate/gateway/internal/render"
+	"github.com/triggergate/triggergate/gateway/internal/store"
 )
 
 // A gateway serves one configuration version at a time. A version is
@@ -65,6 +67,7 @@ func prepareVersion(ctx context.Context, cfg *config.Config, hostOpts []pluginho
 type switcher struct {
 	node     *config.Config // the node's own file: gateway and store settings
 	nodeID   string
+	st       *store.Store
 	configs  *configstore.Store
 	hostOpts []pluginhost.Option
 	logger   hclog.Logger
@@ -268,6 +271,19 @@ func (s *switcher) record(ctx context.Context, refused error, refusedID int64) {
 	ns.Since = time.Now().UTC()
 	if err := s.configs.SetNodeState(ctx, ns, 0); err != nil && ctx.Err() == nil {
 		s.logger.Warn("recording the node's configuration state failed", "error", err)
+	}
+	// Nodes that are gone leave their states behind: clear them (this
+	// node has registered as a member before it records anything).
+	members, err := cluster.ReadStatus(ctx, s.st)
+	if err == nil {
+		live := make([]string, len(members.Nodes))
+		for i, m := range members.Nodes {
+			live[i] = m.ID
+		}
+		err = s.configs.ForgetNodes(ctx, live)
+	}
+	if err != nil && ctx.Err() == nil {
+		s.logger.Warn("clearing the configuration states of departed nodes failed", "error", err)
 	}
 }
 

@@ -151,11 +151,11 @@ func Run(ctx context.Context, cfg *config.Config, opts Options) error {
 		}()
 	}
 
-	sw = &switcher{node: cfg, nodeID: node.ID(), configs: configs, hostOpts: opts.PluginHostOptions,
+	sw = &switcher{node: cfg, nodeID: node.ID(), st: st, configs: configs, hostOpts: opts.PluginHostOptions,
 		logger: logger.Named("config"), onSwitch: opts.OnSwitch}
 	sw.buildFront = func(plan *Plan) http.Handler {
 		ingestOpts := []ingest.Option{
-			ingest.WithReadiness(func(ctx context.Context) error { return sw.ready(ctx, st) }),
+			ingest.WithReadiness(func(ctx context.Context) error { return sw.ready(ctx) }),
 			ingest.WithAdmission(monitor.Check),
 			ingest.WithMaxInFlight(maxInFlight),
 		}
@@ -305,8 +305,8 @@ func newServer(h http.Handler, logger hclog.Logger) *http.Server {
 // ready is /readyz: etcd answers and is not out of space, a configuration
 // is being served, and each of its plugins answers (a dead one is
 // restarted by the check).
-func (s *switcher) ready(ctx context.Context, st *store.Store) error {
-	if err := st.Ready(ctx); err != nil {
+func (s *switcher) ready(ctx context.Context) error {
+	if err := s.st.Ready(ctx); err != nil {
 		return fmt.Errorf("store: %w", err)
 	}
 	v := s.serving()

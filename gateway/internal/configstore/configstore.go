@@ -343,6 +343,27 @@ func (s *Store) SetNodeState(ctx context.Context, ns NodeState, lease clientv3.L
 	return nil
 }
 
+// ForgetNodes deletes the states of nodes not in live (the cluster's
+// members): a node that left, or crashed and restarted under a new id,
+// leaves a state behind otherwise.
+func (s *Store) ForgetNodes(ctx context.Context, live []string) error {
+	states, err := s.Nodes(ctx)
+	if err != nil {
+		return err
+	}
+	ctx, cancel := s.ctx(ctx)
+	defer cancel()
+	for _, ns := range states {
+		if slices.Contains(live, ns.Node) {
+			continue
+		}
+		if _, err := s.st.Client().Delete(ctx, s.nodeKey(ns.Node)); err != nil {
+			return fmt.Errorf("forgetting node %s's configuration state: %w", ns.Node, err)
+		}
+	}
+	return nil
+}
+
 // Nodes returns every node's state, by node name.
 func (s *Store) Nodes(ctx context.Context) ([]NodeState, error) {
 	ctx, cancel := s.ctx(ctx)

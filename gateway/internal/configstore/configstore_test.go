@@ -162,3 +162,20 @@ func TestNodeStates(t *testing.T) {
 		t.Fatalf("nodes = %+v, %v", ns, err)
 	}
 }
+
+func TestForgetNodes(t *testing.T) {
+	ctx := t.Context()
+	cs := configstore.New(storetest.Shared(t))
+	for _, n := range []string{"a", "b", "c"} {
+		if err := cs.SetNodeState(ctx, configstore.NodeState{Node: n, Version: 1}, 0); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := cs.ForgetNodes(ctx, []string{"b", "z"}); err != nil {
+		t.Fatal(err)
+	}
+	ns, err := cs.Nodes(ctx)
+	if err != nil || len(ns) != 1 || ns[0].Node != "b" {
+		t.Fatalf("after forgetting all but b: %+v, %v", ns, err)
+	}
+}
