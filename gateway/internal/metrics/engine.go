@@ -1,9 +1,6 @@
 package metrics
 
 import (
-	"net/url"
-	"strings"
-
 	"github.com/triggergate/triggergate/gateway/internal/stats"
 )
 
@@ -17,7 +14,7 @@ func RecordPass(day stats.Day) {
 		if c == nil || (c.Queued == 0 && len(c.Suppressed) == 0) {
 			continue
 		}
-		k := parseKey(ks)
+		k := stats.ParseKey(ks)
 		if c.Queued > 0 {
 			engineFires.WithLabelValues(k.Trigger, k.Step, k.Channel).Add(float64(c.Queued))
 		}
@@ -27,19 +24,4 @@ func RecordPass(day stats.Day) {
 			}
 		}
 	}
-}
-
-// parseKey is the inverse of stats.Key.String, which stats keeps
-// unexported.
-func parseKey(s string) stats.Key {
-	p := strings.SplitN(s, "|", 4)
-	for len(p) < 4 {
-		p = append(p, "")
-	}
-	for i := range p {
-		if u, err := url.PathUnescape(p[i]); err == nil {
-			p[i] = u
-		}
-	}
-	return stats.Key{Trigger: p[0], Step: p[1], Variant: p[2], Channel: p[3]}
 }

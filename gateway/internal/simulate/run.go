@@ -316,22 +316,7 @@ func (w *world) flush(ctx context.Context, messages bool) error {
 // after each timer. With nothing pending (the batch is sent first) and
 // every timer due by t processed, there is nothing left to drain at t.
 func (w *world) advance(ctx context.Context, t time.Time, messages bool) error {
-	s := w.sim
-	for {
-		due, ok := s.engine.NextTimer(ctx)
-		if !ok || due.After(t) {
-			break
-		}
-		s.set(due)
-		if err := s.drain(ctx); err != nil {
-			return err
-		}
-		if err := w.collect(ctx, messages); err != nil {
-			return err
-		}
-	}
-	s.set(t)
-	return nil
+	return w.sim.advanceTo(ctx, t, func() error { return w.collect(ctx, messages) })
 }
 
 // collect adds the decisions taken since the last collect to the result:

@@ -146,6 +146,15 @@ func (s *Simulator) Advance(ctx context.Context, d time.Duration) error {
 // AdvanceTo moves the virtual clock to t, stopping at every timer due on
 // the way so that each fires at its due time, in order.
 func (s *Simulator) AdvanceTo(ctx context.Context, t time.Time) error {
+	if err := s.advanceTo(ctx, t, nil); err != nil {
+		return err
+	}
+	return s.drain(ctx)
+}
+
+// advanceTo processes every timer due by t at its due time, calling
+// after (if set) once each is processed, and leaves the clock at t.
+func (s *Simulator) advanceTo(ctx context.Context, t time.Time, after func() error) error {
 	for {
 		due, ok := s.engine.NextTimer(ctx)
 		if !ok || due.After(t) {
@@ -155,9 +164,14 @@ func (s *Simulator) AdvanceTo(ctx context.Context, t time.Time) error {
 		if err := s.drain(ctx); err != nil {
 			return err
 		}
+		if after != nil {
+			if err := after(); err != nil {
+				return err
+			}
+		}
 	}
 	s.set(t)
-	return s.drain(ctx)
+	return nil
 }
 
 func (s *Simulator) drain(ctx context.Context) error {

@@ -39,7 +39,8 @@ func (k Key) String() string {
 		url.PathEscape(k.Channel)}, "|")
 }
 
-func parseKey(s string) Key {
+// ParseKey is the inverse of Key.String.
+func ParseKey(s string) Key {
 	p := strings.SplitN(s, "|", 4)
 	for len(p) < 4 {
 		p = append(p, "")
@@ -157,7 +158,7 @@ func Read(ctx context.Context, st *store.Store, from, to time.Time) ([]Row, erro
 	}
 	out := make([]Row, 0, len(total))
 	for _, k := range slices.Sorted(maps.Keys(total)) {
-		out = append(out, Row{Key: parseKey(k), Counts: *total[k]})
+		out = append(out, Row{Key: ParseKey(k), Counts: *total[k]})
 	}
 	return out, nil
 }
