@@ -228,7 +228,7 @@ func Run(ctx context.Context, cfg *config.Config, opts Options) error {
 	deliveryOpts = append(deliveryOpts, opts.DeliveryOptions...)
 	worker := delivery.New(st, plan.Channels, plan.Templates, logger.Named("delivery"), deliveryOpts...)
 	sw.engine, sw.delivery = eng, worker
-	if cur := sw.serving(); cur != nil {
+	if sw.serving() != nil {
 		sw.record(ctx, nil, 0)
 	}
 	wg.Go(func() { _ = eng.Run(workCtx) })
@@ -274,8 +274,6 @@ func Run(ctx context.Context, cfg *config.Config, opts Options) error {
 	wg.Wait()
 	// HTTP is drained: commit what the event log still holds queued.
 	elog.Close()
-	sw.mu.Lock() // no switch under way past this point
-	defer sw.mu.Unlock()
 	return runErr
 }
 
